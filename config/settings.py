@@ -1,0 +1,45 @@
+"""One typed Settings object, built by each entry point and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Settings from the environment (prefix ``OGP_``) and the command line.
+
+    ``environment="development"`` (the embedded default) allows a simulated clock;
+    ``production`` forbids it unless ``allow_simulated_clock`` is set explicitly.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="OGP_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    data_dir: Path = Path("data")
+    database_url: str | None = None
+    allow_simulated_clock: bool | None = None
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: str = "INFO"
+    support_unit_email: str = "support@ogplocal.example"
+    deadline_reminder_days: tuple[int, ...] = Field(default=(30, 7))
+
+    @model_validator(mode="after")
+    def _defaults(self) -> "Settings":
+        if self.allow_simulated_clock is None:
+            self.allow_simulated_clock = self.environment == "development"
+        return self
+
+    @property
+    def db_url(self) -> str:
+        """The database URL; the embedded default is a SQLite file in the data folder."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'lifecycle.db').as_posix()}"
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.db_url.startswith("sqlite")

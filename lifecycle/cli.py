@@ -1,0 +1,613 @@
+"""The ``ogp-lifecycle`` command line: every use case as a command, reads as tables or JSON."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from config.logging import configure_logging
+from config.settings import Settings
+from lifecycle import audit, commands as c, handlers, queries
+from lifecycle.clock import Clock, FixedClock, SystemClock, parse_instant
+from lifecycle.db import current_revision, make_engine, make_session_factory, upgrade_database
+from lifecycle.schemas import CommitmentIn, LetterOfSupportIn, MilestoneIn, PlanIn, load_document, parse
+from lifecycle.uow import UnitOfWork
+from policies.errors import RuleViolation
+
+app = typer.Typer(help="OGP Local lifecycle service: members and commitments as audited state machines.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+jurisdiction_app = typer.Typer(help="Jurisdictions (name, country, time zone, term).", no_args_is_help=True)
+call_app = typer.Typer(help="Calls for applications (R1.1).", no_args_is_help=True)
+person_app = typer.Typer(help="People and their roles.", no_args_is_help=True)
+member_app = typer.Typer(help="Members: apply, accept, co-create, file plans, inactivity, statuses.",
+                         no_args_is_help=True)
+commitment_app = typer.Typer(help="Commitments: complete, modify, withdraw, replace (R3.4, R3.10).",
+                             no_args_is_help=True)
+meeting_app = typer.Typer(help="Meetings of the participation space (R3.11).", no_args_is_help=True)
+tracker_app = typer.Typer(help="Quarterly tracker updates (R4.4).", no_args_is_help=True)
+assessment_app = typer.Typer(help="Monitoring deliverables (R4.1–R4.3).", no_args_is_help=True)
+evidence_app = typer.Typer(help="Evidence links (R8.3).", no_args_is_help=True)
+deadline_app = typer.Typer(help="Recorded deadlines.", no_args_is_help=True)
+audit_app = typer.Typer(help="The tamper-evident transition history.", no_args_is_help=True)
+plan_app = typer.Typer(help="Plan files.", no_args_is_help=True)
+for sub, name in [(db_app, "db"), (jurisdiction_app, "jurisdiction"), (call_app, "call"), (person_app, "person"),
+                  (member_app, "member"), (commitment_app, "commitment"), (meeting_app, "meeting"),
+                  (tracker_app, "tracker"), (assessment_app, "assessment"), (evidence_app, "evidence"),
+                  (deadline_app, "deadlines"), (audit_app, "audit"), (plan_app, "plan")]:
+    app.add_typer(sub, name=name)
+
+out = Console()
+err = Console(stderr=True)
+
+
+@dataclass
+class Env:
+    """What every command needs, built once from the global options."""
+
+    settings: Settings
+    as_json: bool
+    actor: str
+    clock: Clock
+
+    @cached_property
+    def session_factory(self):
+        url = self.settings.db_url
+        if self.settings.is_embedded and current_revision(url) is None:
+            upgrade_database(url)  # the embedded default makes its own schema on first use
+        return make_session_factory(make_engine(url))
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.session_factory)
+
+    def run(self, handler, command) -> Any:
+        return handler(command, uow=self.uow(), clock=self.clock)
+
+    def session(self):
+        return self.session_factory()
+
+
+def env(ctx: typer.Context) -> Env:
+    return ctx.find_root().obj
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    db: Annotated[Optional[str], typer.Option("--db", help="Database URL (default: the embedded SQLite file).",
+                                              envvar="OGP_DATABASE_URL")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print read results as JSON.")] = False,
+    now: Annotated[Optional[str], typer.Option("--now", help="Act at this ISO 8601 instant (simulated clock).")] = None,
+    actor: Annotated[str, typer.Option("--actor", help="Who is acting (recorded in the audit trail).",
+                                       envvar="OGP_ACTOR")] = "support-unit",
+) -> None:
+    settings = Settings(**({"database_url": db} if db else {}))
+    configure_logging(fmt=settings.log_format, level=settings.log_level)
+    clock: Clock = SystemClock()
+    if now is not None:
+        if not settings.allow_simulated_clock:
+            raise _fail("--now needs a simulated clock, which these settings forbid "
+                        "(set OGP_ALLOW_SIMULATED_CLOCK=true outside production).")
+        try:
+            clock = FixedClock(parse_instant(now))
+        except Exception:
+            raise _fail(f"--now: {now!r} is not an ISO 8601 instant (e.g. 2027-03-01T09:00:00Z).") from None
+    ctx.obj = Env(settings=settings, as_json=as_json, actor=actor, clock=clock)
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def _emit(e: Env, data: Any, table: Table | None = None, text: str | None = None) -> None:
+    if e.as_json:
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    elif table is not None:
+        out.print(table)
+    elif text is not None:
+        out.print(text, highlight=False)
+    else:
+        out.print_json(data=data)
+
+
+def _done(e: Env, message: str, **data: Any) -> None:
+    if e.as_json:
+        sys.stdout.write(json.dumps({"ok": True, "message": message, **data}, default=str) + "\n")
+    else:
+        out.print(message, highlight=False)
+
+
+def _date(value: str, field: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise _fail(f"{field}: {value!r} is not a date (YYYY-MM-DD).") from None
+
+
+# ---------------------------------------------------------------- db
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context, revision: str = "head") -> None:
+    """Apply the migrations (the only way the schema is made)."""
+    e = env(ctx)
+    upgrade_database(e.settings.db_url, revision)
+    _done(e, f"database at {current_revision(e.settings.db_url)}")
+
+
+@db_app.command("current")
+def db_current(ctx: typer.Context) -> None:
+    """Print the schema revision."""
+    e = env(ctx)
+    _done(e, str(current_revision(e.settings.db_url)), revision=current_revision(e.settings.db_url))
+
+
+# ---------------------------------------------------------------- reference data
+
+
+@jurisdiction_app.command("add")
+def jurisdiction_add(
+    ctx: typer.Context,
+    code: str,
+    name: Annotated[str, typer.Option(help="Display name.")],
+    country: Annotated[str, typer.Option(help="Country.")],
+    tz: Annotated[str, typer.Option("--tz", help="IANA time zone, e.g. Europe/Paris.")],
+    language: Annotated[str, typer.Option(help="Letter language: en, fr, es…")] = "en",
+    term_end: Annotated[Optional[str], typer.Option(help="End of the administration's term (YYYY-MM-DD).")] = None,
+    no_elections: Annotated[bool, typer.Option("--no-elections", help="The jurisdiction has no elections.")] = False,
+) -> None:
+    """Register a jurisdiction."""
+    e = env(ctx)
+    jid = e.run(handlers.register_jurisdiction, c.RegisterJurisdiction(
+        code=code, name=name, country=country, time_zone=tz, language=language, has_elections=not no_elections,
+        term_end=_date(term_end, "--term-end") if term_end else None))
+    _done(e, f"jurisdiction {code} registered (id {jid})", id=jid)
+
+
+@call_app.command("open")
+def call_open(
+    ctx: typer.Context,
+    name: str,
+    opens: Annotated[str, typer.Option(help="Opening date.")],
+    closes: Annotated[str, typer.Option(help="Closing date.")],
+    first_plan_due: Annotated[str, typer.Option(help="Default deadline for new members' first plan (R5.1).")],
+) -> None:
+    """Open a call for applications."""
+    e = env(ctx)
+    cid = e.run(handlers.open_call, c.OpenCall(name=name, opens_on=_date(opens, "--opens"),
+                                               closes_on=_date(closes, "--closes"),
+                                               first_plan_due=_date(first_plan_due, "--first-plan-due")))
+    _done(e, f"call {name} opened (id {cid})", id=cid)
+
+
+@person_app.command("add")
+def person_add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Option()],
+    email: Annotated[str, typer.Option()],
+    role: Annotated[str, typer.Option(help="support_unit, poc, monitoring_body, stakeholder or auditor.")],
+    member: Annotated[Optional[int], typer.Option(help="The member they act for.")] = None,
+    organisation: Annotated[Optional[str], typer.Option()] = None,
+) -> None:
+    """Record a person and one of their roles."""
+    e = env(ctx)
+    pid = e.run(handlers.register_person, c.RegisterPerson(name=name, email=email, role=role,
+                                                           organisation=organisation, member_id=member))
+    _done(e, f"person {pid} recorded as {role}", id=pid)
+
+
+# ---------------------------------------------------------------- members
+
+
+@member_app.command("apply")
+def member_apply(
+    ctx: typer.Context,
+    jurisdiction: Annotated[str, typer.Option(help="Jurisdiction code.")],
+    call: Annotated[str, typer.Option(help="Call name.")],
+    letter: Annotated[Path, typer.Option(help="Letter of support as JSON or YAML (pages, language, signatories).")],
+) -> None:
+    """Apply to join during an open call (R1.1)."""
+    e = env(ctx)
+    los = parse(LetterOfSupportIn, load_document(letter), what="letter of support")
+    mid = e.run(handlers.apply, c.Apply(jurisdiction=jurisdiction, call=call, letter_of_support=los, actor=e.actor))
+    _done(e, f"member {mid} applied", id=mid)
+
+
+@member_app.command("accept")
+def member_accept(ctx: typer.Context, member_id: int, reason: Optional[str] = None,
+                  notes: Annotated[Optional[str], typer.Option(help="Reviewer notes on the R1.4 criteria.")] = None,
+                  ) -> None:
+    """Accept an application (R2.1; checks R1.2 and R1.3)."""
+    e = env(ctx)
+    e.run(handlers.accept_application, c.AcceptApplication(member_id=member_id, actor=e.actor, reason=reason,
+                                                           notes=notes))
+    _done(e, f"member {member_id} accepted: orientation")
+
+
+@member_app.command("reject")
+def member_reject(ctx: typer.Context, member_id: int, reason: Annotated[str, typer.Option()]) -> None:
+    """Reject an application, with a reason (R2.2)."""
+    e = env(ctx)
+    e.run(handlers.reject_application, c.RejectApplication(member_id=member_id, actor=e.actor, reason=reason))
+    _done(e, f"member {member_id} rejected")
+
+
+@member_app.command("complete-orientation")
+def member_complete_orientation(ctx: typer.Context, member_id: int) -> None:
+    """Record the orientation programme as completed (needed by R2.3)."""
+    e = env(ctx)
+    e.run(handlers.complete_orientation, c.CompleteOrientation(member_id=member_id, actor=e.actor))
+    _done(e, f"member {member_id} completed orientation")
+
+
+@member_app.command("start-co-creation")
+def member_start_co_creation(ctx: typer.Context, member_id: int) -> None:
+    """Start co-creation (R2.3)."""
+    e = env(ctx)
+    e.run(handlers.start_co_creation, c.StartCoCreation(member_id=member_id, actor=e.actor))
+    _done(e, f"member {member_id} is co-creating")
+
+
+@member_app.command("submit-plan")
+def member_submit_plan(
+    ctx: typer.Context, member_id: int,
+    file: Annotated[Path, typer.Option("--file", "-f", help="The plan as JSON or YAML (see `plan schema`).")],
+) -> None:
+    """File an action plan (R2.4, validated against all of §3)."""
+    e = env(ctx)
+    plan = parse(PlanIn, load_document(file), what="plan file")
+    pid = e.run(handlers.submit_plan, c.SubmitPlan(member_id=member_id, plan=plan, actor=e.actor))
+    _done(e, f"action plan {pid} filed: member {member_id} is implementing", id=pid)
+
+
+@member_app.command("request-inactivity")
+def member_request_inactivity(
+    ctx: typer.Context, member_id: int, reason: Annotated[str, typer.Option()],
+    stakeholders_consulted: Annotated[bool, typer.Option(
+        "--stakeholders-consulted", help="Your non-governmental stakeholders and the OGP Local team were consulted.")
+    ] = False,
+) -> None:
+    """Ask for voluntary inactivity (R5.5). Consult your stakeholders and the OGP Local team first."""
+    e = env(ctx)
+    rid = e.run(handlers.request_voluntary_inactivity, c.RequestVoluntaryInactivity(
+        member_id=member_id, reason=reason, stakeholders_consulted=stakeholders_consulted, actor=e.actor))
+    _done(e, f"request {rid} sent to the Support Unit", id=rid)
+
+
+@member_app.command("approve-inactivity")
+def member_approve_inactivity(ctx: typer.Context, request_id: int, reason: Optional[str] = None) -> None:
+    """Approve a request for voluntary inactivity (R5.5)."""
+    e = env(ctx)
+    e.run(handlers.approve_voluntary_inactivity, c.ApproveVoluntaryInactivity(request_id=request_id, actor=e.actor,
+                                                                              reason=reason))
+    _done(e, f"request {request_id} approved")
+
+
+@member_app.command("resume")
+def member_resume(ctx: typer.Context, member_id: int, reason: Annotated[str, typer.Option()]) -> None:
+    """Return an inactive member to the phase of its current plan (R2.7, R5.6)."""
+    e = env(ctx)
+    e.run(handlers.resume, c.Resume(member_id=member_id, actor=e.actor, reason=reason))
+    _done(e, f"member {member_id} resumed")
+
+
+@member_app.command("status")
+def member_status(
+    ctx: typer.Context, member_id: int,
+    action: Annotated[str, typer.Argument(help="become_inactive, place_on_probation, reinstate, revoke, resume, end_plan")],
+    rule: Annotated[str, typer.Option(help="The rule that justifies it, e.g. R5.4.")],
+    reason: Annotated[str, typer.Option()],
+) -> None:
+    """Apply or lift a status by hand, citing its rule (Support Unit)."""
+    e = env(ctx)
+    e.run(handlers.apply_status, c.ApplyStatus(member_id=member_id, trigger=action, rule=rule, actor=e.actor,
+                                               reason=reason))
+    _done(e, f"member {member_id}: {action} ({rule})")
+
+
+@member_app.command("show")
+def member_show(ctx: typer.Context, member_id: int) -> None:
+    """State, plan, commitments, open deadlines and the triggers possible now."""
+    e = env(ctx)
+    with e.session() as s:
+        data = queries.member_detail(s, member_id)
+    if e.as_json:
+        return _emit(e, data)
+    out.print(f"[bold]Member {data['id']}[/bold] {data['name']} ({data['jurisdiction']}, {data['country']})")
+    out.print(f"state: [bold]{data['state']}[/bold] since {data['since']}"
+              + (" (voluntary)" if data["voluntary_inactivity"] else ""))
+    out.print("possible now: " + (", ".join(data["possible_triggers"]) or "nothing"))
+    if data["plan"]:
+        p = data["plan"]
+        out.print(f"plan {p['id']}: filed {p['filed_on']}, ends {p['end']} ({p['status']}), "
+                  f"monitoring body {p['monitoring_body']}")
+        t = Table("id", "commitment", "state", "start", "end", "milestones", title="Commitments")
+        for cm in p["commitments"]:
+            t.add_row(str(cm["id"]), cm["title"], cm["state"], cm["start"], cm["end"],
+                      ", ".join(f"{m['id']}:{m['status']}" for m in cm["milestones"]))
+        out.print(t)
+    t = Table("id", "kind", "rule", "due", "subject", title="Open deadlines")
+    for d in data["deadlines"]:
+        t.add_row(str(d["id"]), d["kind"], d["rule_id"], d["due_on"], d["subject"])
+    out.print(t)
+
+
+@member_app.command("list")
+def member_list(ctx: typer.Context, state: Optional[str] = None, country: Optional[str] = None) -> None:
+    """Every member with its state."""
+    e = env(ctx)
+    with e.session() as s:
+        rows = queries.list_members(s, state=state, country=country)
+    t = Table("id", "jurisdiction", "name", "country", "state", "since")
+    for r in rows:
+        t.add_row(str(r["id"]), r["jurisdiction"], r["name"], r["country"], r["state"], r["since"])
+    _emit(e, rows, t)
+
+
+# ---------------------------------------------------------------- commitments
+
+
+@commitment_app.command("show")
+def commitment_show(ctx: typer.Context, commitment_id: int) -> None:
+    """A commitment with its milestones, versions and history."""
+    e = env(ctx)
+    with e.session() as s:
+        data = queries.commitment_detail(s, commitment_id)
+    _emit(e, data)
+
+
+@commitment_app.command("complete")
+def commitment_complete(ctx: typer.Context, commitment_id: int,
+                        on: Annotated[str, typer.Option("--on", help="Completion date.")]) -> None:
+    """Report a commitment completed (opens its R4.2 assessment window)."""
+    e = env(ctx)
+    e.run(handlers.complete_commitment, c.CompleteCommitment(commitment_id=commitment_id,
+                                                             completed_on=_date(on, "--on"), actor=e.actor))
+    _done(e, f"commitment {commitment_id} completed")
+
+
+@commitment_app.command("modify")
+def commitment_modify(
+    ctx: typer.Context, commitment_id: int,
+    decision: Annotated[str, typer.Option(help="How the change was decided (R3.10).")],
+    approved_by: Annotated[list[str], typer.Option(help="Non-governmental stakeholder who approved; repeat.")],
+    start: Optional[str] = None, end: Optional[str] = None, title: Optional[str] = None,
+    milestones: Annotated[Optional[Path], typer.Option(help="New milestone list as JSON or YAML.")] = None,
+) -> None:
+    """Re-time or re-plan a commitment within six months of its submission (R3.10)."""
+    e = env(ctx)
+    ms = None
+    if milestones is not None:
+        doc = load_document(milestones)
+        ms = tuple(parse(MilestoneIn, m, what=f"milestone {i + 1}") for i, m in enumerate(doc or []))
+    e.run(handlers.modify_commitment, c.ModifyCommitment(
+        commitment_id=commitment_id, actor=e.actor, decision_process=decision, approved_by=tuple(approved_by),
+        start=_date(start, "--start") if start else None, end=_date(end, "--end") if end else None, title=title,
+        milestones=ms))
+    _done(e, f"commitment {commitment_id} modified")
+
+
+@commitment_app.command("withdraw")
+def commitment_withdraw(
+    ctx: typer.Context, commitment_id: int,
+    decision: Annotated[str, typer.Option(help="How the removal was decided (R3.10).")],
+    approved_by: Annotated[list[str], typer.Option(help="Approving stakeholder; repeat.")],
+) -> None:
+    """Remove a commitment within six months of its submission (R3.10)."""
+    e = env(ctx)
+    e.run(handlers.withdraw_commitment, c.WithdrawCommitment(commitment_id=commitment_id, actor=e.actor,
+                                                             decision_process=decision,
+                                                             approved_by=tuple(approved_by)))
+    _done(e, f"commitment {commitment_id} withdrawn")
+
+
+@commitment_app.command("add")
+def commitment_add(ctx: typer.Context, member_id: int,
+                   file: Annotated[Path, typer.Option("--file", "-f", help="The commitment as JSON or YAML.")]) -> None:
+    """Add a replacement commitment once a completed one is assessed (R3.4)."""
+    e = env(ctx)
+    data = parse(CommitmentIn, load_document(file), what="commitment file")
+    cid = e.run(handlers.add_replacement_commitment, c.AddReplacementCommitment(member_id=member_id, commitment=data,
+                                                                               actor=e.actor))
+    _done(e, f"commitment {cid} added", id=cid)
+
+
+# ---------------------------------------------------------------- meetings, tracker, assessments, evidence
+
+
+@meeting_app.command("record")
+def meeting_record(
+    ctx: typer.Context, member_id: int,
+    phase: Annotated[str, typer.Option(help="co_creation or implementation.")],
+    held_on: Annotated[str, typer.Option(help="Date held.")],
+    government: Annotated[int, typer.Option(help="Government participants.")],
+    non_governmental: Annotated[int, typer.Option(help="Non-governmental participants.")],
+    description: str = "",
+    evidence: Annotated[Optional[list[str]], typer.Option(help="Link to minutes; repeat.")] = None,
+) -> None:
+    """Record a meeting with stakeholders (R3.11)."""
+    e = env(ctx)
+    mid = e.run(handlers.record_meeting, c.RecordMeeting(
+        member_id=member_id, phase=phase, held_on=_date(held_on, "--held-on"), government_participants=government,
+        non_governmental_participants=non_governmental, actor=e.actor, description=description,
+        evidence=tuple(evidence or ())))
+    _done(e, f"meeting {mid} recorded", id=mid)
+
+
+@tracker_app.command("update")
+def tracker_update(
+    ctx: typer.Context, member_id: int,
+    narrative: Annotated[str, typer.Option(help="What happened this quarter.")],
+    milestone: Annotated[Optional[list[str]], typer.Option(
+        help="MILESTONE_ID=STATUS or MILESTONE_ID=STATUS:reason for delay; repeat.")] = None,
+) -> None:
+    """File the quarterly progress update (R4.4)."""
+    e = env(ctx)
+    changes = []
+    for item in milestone or ():
+        ident, _, rest = item.partition("=")
+        status, _, why = rest.partition(":")
+        if not ident.strip().isdigit() or not status:
+            raise _fail(f"--milestone {item!r}: write MILESTONE_ID=STATUS[:reason].")
+        changes.append(c.MilestoneChange(milestone_id=int(ident), status=status.strip(), delay_reason=why or None))
+    uid = e.run(handlers.record_tracker_update, c.RecordTrackerUpdate(member_id=member_id, narrative=narrative,
+                                                                      actor=e.actor, changes=tuple(changes)))
+    _done(e, f"tracker update {uid} filed", id=uid)
+
+
+@assessment_app.command("file")
+def assessment_file(
+    ctx: typer.Context, member_id: int,
+    kind: Annotated[str, typer.Option(help="start, end_of_commitment or final_report.")],
+    ratings: Annotated[Path, typer.Option(help="Ratings as JSON or YAML (scales of §4).")],
+    commitment: Annotated[Optional[int], typer.Option(help="The commitment (end_of_commitment only).")] = None,
+    unmet: Annotated[Optional[list[str]], typer.Option(help="R3.11 requirement recorded as unmet; repeat.")] = None,
+) -> None:
+    """File a start assessment, an end-of-commitment assessment or the final learning report."""
+    e = env(ctx)
+    data = load_document(ratings)
+    if not isinstance(data, dict):
+        raise _fail("--ratings: the file holds a mapping of ratings.")
+    aid = e.run(handlers.file_assessment, c.FileAssessment(member_id=member_id, kind=kind, actor=e.actor,
+                                                           ratings=data, commitment_id=commitment,
+                                                           unmet_requirements=tuple(unmet or ())))
+    _done(e, f"assessment {aid} filed", id=aid)
+
+
+@evidence_app.command("add")
+def evidence_add(ctx: typer.Context, subject_type: str, subject_id: int,
+                 kind: Annotated[str, typer.Option(help="Evidence kind of R8.3.")],
+                 url: Annotated[str, typer.Option()], title: Optional[str] = None) -> None:
+    """Attach a typed evidence link to a member, plan, commitment, meeting or tracker update."""
+    e = env(ctx)
+    eid = e.run(handlers.add_evidence, c.AddEvidence(subject_type=subject_type, subject_id=subject_id, kind=kind,
+                                                     url=url, actor=e.actor, title=title))
+    _done(e, f"evidence {eid} attached", id=eid)
+
+
+@deadline_app.command("list")
+def deadlines_list(ctx: typer.Context, member: Optional[int] = None,
+                   status: Annotated[str, typer.Option(help="pending, met, breached, cancelled or all.")] = "pending",
+                   ) -> None:
+    """Recorded deadlines, soonest first."""
+    e = env(ctx)
+    with e.session() as s:
+        rows = queries.list_deadlines(s, member_id=member, status=None if status == "all" else status)
+    t = Table("id", "member", "kind", "rule", "due", "breached at (UTC)", "status")
+    for r in rows:
+        t.add_row(str(r["id"]), str(r["member_id"]), r["kind"], r["rule_id"], r["due_on"], r["breach_at"], r["status"])
+    _emit(e, rows, t)
+
+
+# ---------------------------------------------------------------- audit
+
+
+def _subject(text: str) -> tuple[str, int]:
+    kind, _, ident = text.partition(":")
+    if not ident:
+        kind, ident = "member", kind
+    if kind not in ("member", "commitment") or not ident.isdigit():
+        raise _fail(f"subject {text!r}: write member:ID, commitment:ID or just a member ID.")
+    return kind, int(ident)
+
+
+@audit_app.command("show")
+def audit_show(ctx: typer.Context, subject: Annotated[str, typer.Argument(help="member:ID or commitment:ID")]) -> None:
+    """The transition history of one subject."""
+    e = env(ctx)
+    kind, ident = _subject(subject)
+    with e.session() as s:
+        rows = [audit.as_row(r) for r in audit.history(s, kind, ident)]
+    t = Table("seq", "business time", "from", "to", "trigger", "rule", "actor", "reason")
+    for r in rows:
+        t.add_row(str(r["seq"]), r["business_time"], r["from_state"] or "—", r["to_state"], r["trigger"],
+                  r["rule_id"], r["actor"], r["reason"] or "")
+    _emit(e, rows, t)
+
+
+@audit_app.command("export")
+def audit_export(ctx: typer.Context,
+                 fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "json",
+                 output: Annotated[Optional[Path], typer.Option("--output", "-o", help="File (default: stdout).")]
+                 = None) -> None:
+    """Export the whole history as CSV or JSON."""
+    e = env(ctx)
+    if fmt not in ("csv", "json"):
+        raise _fail("--format is csv or json.")
+    with e.session() as s:
+        if output is None:
+            audit.export(audit.iter_records(s), fmt, sys.stdout)
+        else:
+            with output.open("w", encoding="utf-8", newline="") as fh:
+                n = audit.export(audit.iter_records(s), fmt, fh)
+            err.print(f"{n} records written to {output}")
+
+
+@audit_app.command("verify")
+def audit_verify(ctx: typer.Context) -> None:
+    """Recompute every hash chain; exit 1 and name the first bad record if any."""
+    e = env(ctx)
+    with e.session() as s:
+        report = audit.verify(s)
+    data = {"ok": report.ok, "chains": report.chains, "records": report.records,
+            "first_bad": report.first_bad.__dict__ if report.first_bad else None}
+    if e.as_json:
+        _emit(e, data)
+    elif report.ok:
+        out.print(f"audit trail intact: {report.records} records in {report.chains} chains")
+    else:
+        b = report.first_bad
+        out.print(f"[red]audit trail broken[/red] at record {b.record_id} ({b.subject} #{b.seq}): {b.problem}")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+# ---------------------------------------------------------------- diagrams, schema, demo
+
+
+@app.command("diagram")
+def diagram(kind: Annotated[str, typer.Argument(help="member, commitment or all")] = "all") -> None:
+    """Print the state machines as Mermaid, drawn from the transition tables."""
+    from policies.machines import MACHINES, mermaid
+
+    kinds = list(MACHINES) if kind == "all" else [kind]
+    for k in kinds:
+        if k not in MACHINES:
+            raise _fail(f"unknown machine {k!r}; use member, commitment or all.")
+        sys.stdout.write(f"%% {k}\n{mermaid(k)}\n")
+
+
+@plan_app.command("schema")
+def plan_schema() -> None:
+    """Print the JSON Schema of plan files."""
+    from lifecycle.schemas import plan_json_schema
+
+    sys.stdout.write(json.dumps(plan_json_schema(), indent=2) + "\n")
+
+
+@app.command("demo")
+def demo(ctx: typer.Context,
+         years: Annotated[int, typer.Option(help="How many years to walk through.")] = 4) -> None:
+    """Walk sample members through a multi-year lifecycle, printing each transition."""
+    from lifecycle.demo import run_demo
+
+    e = env(ctx)
+    run_demo(e.session_factory, console=out, years=years)
+
+
+def main() -> None:
+    try:
+        app()
+    except RuleViolation as exc:
+        err.print(f"[red]refused[/red] {exc}", highlight=False)
+        sys.exit(1)

@@ -1,0 +1,683 @@
+"""Use cases: one plain function per command, ``(command, *, uow, clock)``, one transaction each.
+
+A handler loads and locks its subject, asks ``policies`` whether the change is allowed,
+fires the trigger on the shared machine (whose callbacks audit it and open or close
+deadlines), and commits. A refusal raises before anything is written, and leaving the
+unit of work without commit rolls everything back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import structlog
+from sqlalchemy import func, select
+
+from lifecycle import audit, commands as c, obligations
+from lifecycle.clock import Clock
+from lifecycle.machines import TransitionContext, fire
+from lifecycle.models import (
+    ActionPlan,
+    Application,
+    Assessment,
+    Call,
+    Coalition,
+    Commitment,
+    CommitmentVersion,
+    Evidence,
+    InactivityRequest,
+    Jurisdiction,
+    Meeting,
+    Member,
+    Milestone,
+    Person,
+    Role,
+    TrackerUpdate,
+)
+from lifecycle.schemas import CommitmentIn, MilestoneIn
+from lifecycle.uow import UnitOfWork
+from policies import assessments, joining, plans
+from policies.calendar import Quarter, local_date, validate_timezone
+from policies.deadlines import DeadlineKind, DeadlineStatus
+from policies.errors import InvalidInput, NotFound, RuleViolation, TriggerNotAllowed
+from policies.machines import OPEN_COMMITMENT_STATES, CommitmentState, MemberState
+from policies.proposals import CoCreationRecord, JurisdictionFacts, PlanProposal
+from policies.rules import commitment_limit
+from policies.vocabularies import EVIDENCE_KINDS, MEETING_PHASES, MILESTONE_STATUSES, canonical
+
+log = structlog.get_logger(__name__)
+
+ROLES = ("support_unit", "poc", "monitoring_body", "stakeholder", "auditor")
+SUPPORT_UNIT_TRIGGERS = {
+    "become_inactive": ("R5.1", "R5.2", "R5.3", "R5.4"),
+    "place_on_probation": ("R6.1", "R6.2"),
+    "reinstate": ("R6.4",),
+    "revoke": ("R6.5",),
+    "resume": ("R5.6",),
+    "end_plan": ("R2.5",),
+}
+# D4: a milestone moving forward along this order is progress; stuck and incomplete are not.
+MILESTONE_ORDER = {"not_started": 0, "in_progress": 1, "finished": 2}
+
+
+def _ctx(uow: UnitOfWork, clock: Clock, *, actor: str, reason: str | None = None, rule: str | None = None,
+         evidence: tuple[str, ...] = ()) -> TransitionContext:
+    return TransitionContext(session=uow.session, now=clock.now(), recorded_at=uow.recorded_at(), actor=actor,
+                             reason=reason, rule=rule, evidence=tuple(evidence))
+
+
+def _today(member: Member, clock: Clock) -> dt.date:
+    return local_date(clock.now(), member.jurisdiction.time_zone)
+
+
+def _blank(value: str | None) -> bool:
+    return value is None or not str(value).strip()
+
+
+def _email(value: str, field: str = "email") -> str:
+    value = value.strip()
+    local, _, domain = value.partition("@")
+    if not local or "." not in domain or " " in value or domain.startswith(".") or domain.endswith("."):
+        raise InvalidInput(f"{value!r} is not an e-mail address.", field=field, hint="Write it as name@example.org.")
+    return value.lower()
+
+
+# ---------------------------------------------------------------- reference data
+
+
+def register_jurisdiction(cmd: c.RegisterJurisdiction, *, uow: UnitOfWork, clock: Clock) -> int:
+    tz = validate_timezone(cmd.time_zone)
+    if _blank(cmd.code) or _blank(cmd.name) or _blank(cmd.country):
+        raise InvalidInput("A jurisdiction needs a code, a name and a country.", field="code")
+    if cmd.has_elections and cmd.term_end is None:
+        raise InvalidInput(
+            "Give the end of the administration's term, or say the jurisdiction has no elections.",
+            rule="R1.2", field="term_end",
+        )
+    if cmd.language not in ("en", "fr", "es") and len(cmd.language) != 2:
+        raise InvalidInput(f"{cmd.language!r} is not a two-letter language code.", field="language")
+    with uow:
+        if uow.session.scalar(select(Jurisdiction.id).where(Jurisdiction.code == cmd.code)):
+            raise InvalidInput(f"A jurisdiction with code {cmd.code!r} already exists.", field="code")
+        j = Jurisdiction(code=cmd.code, name=cmd.name, country=cmd.country, time_zone=tz, language=cmd.language,
+                         has_elections=cmd.has_elections, term_end=cmd.term_end if cmd.has_elections else None)
+        uow.session.add(j)
+        uow.session.flush()
+        uow.commit()
+        return j.id
+
+
+def open_call(cmd: c.OpenCall, *, uow: UnitOfWork, clock: Clock) -> int:
+    if cmd.closes_on < cmd.opens_on:
+        raise InvalidInput("A call closes after it opens.", rule="R1.1", field="closes_on")
+    if cmd.first_plan_due <= cmd.closes_on:
+        raise InvalidInput("The first-plan deadline falls after the call closes.", rule="R5.1", field="first_plan_due")
+    with uow:
+        if uow.session.scalar(select(Call.id).where(Call.name == cmd.name)):
+            raise InvalidInput(f"A call named {cmd.name!r} already exists.", field="name")
+        call = Call(name=cmd.name, opens_on=cmd.opens_on, closes_on=cmd.closes_on, first_plan_due=cmd.first_plan_due)
+        uow.session.add(call)
+        uow.session.flush()
+        uow.commit()
+        return call.id
+
+
+def register_person(cmd: c.RegisterPerson, *, uow: UnitOfWork, clock: Clock) -> int:
+    email = _email(cmd.email)
+    if cmd.role not in ROLES:
+        raise InvalidInput(f"Unknown role {cmd.role!r}; use one of {', '.join(ROLES)}.", field="role")
+    if cmd.role in ("poc", "monitoring_body", "stakeholder") and cmd.member_id is None:
+        raise InvalidInput(f"A {cmd.role} acts for a member: give its id.", field="member_id")
+    with uow:
+        if cmd.member_id is not None:
+            uow.get(Member, cmd.member_id, what="member")
+        person = uow.session.scalar(select(Person).where(Person.email == email))
+        if person is None:
+            person = Person(name=cmd.name, email=email, organisation=cmd.organisation)
+            uow.session.add(person)
+            uow.session.flush()
+        exists = uow.session.scalar(select(Role.id).where(Role.person_id == person.id, Role.role == cmd.role,
+                                                          Role.member_id.is_(cmd.member_id) if cmd.member_id is None
+                                                          else Role.member_id == cmd.member_id))
+        if not exists:
+            uow.session.add(Role(person_id=person.id, role=cmd.role, member_id=cmd.member_id))
+        uow.commit()
+        return person.id
+
+
+# ---------------------------------------------------------------- joining (§1)
+
+
+def apply(cmd: c.Apply, *, uow: UnitOfWork, clock: Clock) -> int:
+    """R1.1: a jurisdiction applies during an open call; R1.5: earlier records stay."""
+    with uow:
+        j = uow.session.scalar(select(Jurisdiction).where(Jurisdiction.code == cmd.jurisdiction))
+        if j is None:
+            raise NotFound(f"There is no jurisdiction {cmd.jurisdiction!r}.", field="jurisdiction")
+        call = uow.session.scalar(select(Call).where(Call.name == cmd.call))
+        if call is None:
+            raise NotFound(f"There is no call {cmd.call!r}.", field="call")
+        now = clock.now()
+        applied_on = local_date(now, j.time_zone)
+        joining.check_call_open(opens_on=call.opens_on, closes_on=call.closes_on, applied_on=applied_on)
+        live = uow.session.scalar(
+            select(Member.id).where(Member.jurisdiction_id == j.id, Member.state.not_in(["rejected", "revoked"]))
+        )
+        if live:
+            raise RuleViolation(f"{j.name} already has a membership record (member {live}).", rule="R1.5",
+                                field="jurisdiction", hint="Only a rejected or revoked jurisdiction applies again.")
+        member = Member(jurisdiction_id=j.id, call_id=call.id, state=MemberState.applicant.value, state_since=now,
+                        applied_at=now, first_plan_due=call.first_plan_due)
+        uow.session.add(member)
+        uow.session.flush()
+        los = cmd.letter_of_support
+        uow.session.add(Application(member_id=member.id, applied_on=applied_on, los_pages=los.pages,
+                                    los_language=los.language,
+                                    los_signatories=[s.model_dump() for s in los.signatories]))
+        audit.append(uow.session, subject_type="member", subject_id=member.id, from_state="", to_state="applicant",
+                     trigger="apply", actor=cmd.actor, reason=f"applied in call {call.name}", rule_id="R1.1",
+                     business_time=now, recorded_at=uow.recorded_at())
+        uow.commit()
+        log.info("application_received", member_id=member.id, jurisdiction=j.code, call=call.name)
+        return member.id
+
+
+def accept_application(cmd: c.AcceptApplication, *, uow: UnitOfWork, clock: Clock) -> None:
+    """R2.1: the Support Unit accepts when R1.2 and R1.3 hold; opens the first-plan deadline (R5.1)."""
+    with uow:
+        member = uow.lock(Member, cmd.member_id, what="member")
+        application = member.application
+        j = member.jurisdiction
+        from lifecycle.schemas import LetterOfSupportIn
+
+        letter = LetterOfSupportIn(pages=application.los_pages, language=application.los_language,
+                                   signatories=application.los_signatories).to_proposal()
+        joining.check_application(applied_on=application.applied_on, has_elections=j.has_elections,
+                                  term_end=j.term_end, letter=letter)
+        application.checklist = dict(cmd.checklist)
+        application.reviewer_notes = cmd.notes
+        application.decision_reason = cmd.reason
+        fire(member, "accept", _ctx(uow, clock, actor=cmd.actor, reason=cmd.reason))
+        uow.commit()
+
+
+def reject_application(cmd: c.RejectApplication, *, uow: UnitOfWork, clock: Clock) -> None:
+    if _blank(cmd.reason):
+        raise InvalidInput("A rejection gives its reason.", rule="R2.2", field="reason")
+    with uow:
+        member = uow.lock(Member, cmd.member_id, what="member")
+        member.application.decision_reason = cmd.reason
+        fire(member, "reject", _ctx(uow, clock, actor=cmd.actor, reason=cmd.reason))
+        uow.commit()
+
+
+def complete_orientation(cmd: c.CompleteOrientation, *, uow: UnitOfWork, clock: Clock) -> None:
+    with uow:
+        member = uow.lock(Member, cmd.member_id, what="member")
+        if member.state != MemberState.orientation:
+            raise TriggerNotAllowed(f"Orientation is completed during orientation; the member is {member.state}.",
+                                    rule="R2.3", field="state")
+        member.orientation_completed_at = clock.now()
+        uow.commit()
+
+
+def start_co_creation(cmd: c.StartCoCreation, *, uow: UnitOfWork, clock: Clock) -> None:
+    with uow:
+        member = uow.lock(Member, cmd.member_id, what="member")
+        if member.state == MemberState.orientation and member.orientation_completed_at is None:
+            raise RuleViolation("The orientation programme is not completed yet.", rule="R2.3",
+                                field="orientation_completed_at",
+                                hint="Record the orientation as completed, then start co-creation.")
+        fire(member, "start_co_creation", _ctx(uow, clock, actor=cmd.actor))
+        uow.commit()
+
+
+# ---------------------------------------------------------------- co-creation and plans (§3)
+
+
+def record_meeting(cmd: c.RecordMeeting, *, uow: UnitOfWork, clock: Clock) -> int:
+    if cmd.phase not in MEETING_PHASES:
+        raise InvalidInput(f"Meeting phase is one of {', '.join(MEETING_PHASES)}.", rule="R3.11", field="phase")
+    if cmd.government_participants < 0 or cmd.non_governmental_participants < 0:
+        raise InvalidInput("Participant counts are zero or more.", rule="R3.11", field="participants")
+    with uow:
+        member = uow.lock(Member, cmd.member_id, what="member")
+        if member.state in (MemberState.applicant, MemberState.rejected, MemberState.revoked):
+            raise TriggerNotAllowed(f"Meetings are recorded for members; this one is {member.state}.",
+                                    rule="R3.11", field="state")
+        if cmd.held_on > _today(member, clock):
+            raise InvalidInput("A meeting is recorded once it has been held.", rule="R3.11", field="held_on")
+        meeting = Meeting(member_id=member.id, phase=cmd.phase, held_on=cmd.held_on,
+                          government_participants=cmd.government_participants,
+                          non_governmental_participants=cmd.non_governmental_participants,
+                          description=cmd.description, recorded_at=clock.now())
+        uow.session.add(meeting)
+        uow.session.flush()
+        for url in cmd.evidence:
+            uow.session.add(Evidence(subject_type="meeting", subject_id=meeting.id, kind="forum minutes or decisions",
+                                     url=url, title=None, recorded_at=clock.now()))
+        uow.commit()
+        return meeting.id
+
+
+def _cocreation_meetings(uow: UnitOfWork, member: Member) -> int:
+    since = member.current_plan.filed_on if member.current_plan is not None else None
+    stmt = select(func.count()).select_from(Meeting).where(
+        Meeting.member_id == member.id, Meeting.phase == "co_creation", Meeting.non_governmental_participants > 0
+    )
+    if since is not None:
+        stmt = stmt.where(Meeting.held_on >= since)
+    return uow.session.scalar(stmt) or 0
+
+
+def _facts(member: Member) -> JurisdictionFacts:
+    j = member.jurisdiction
+    return JurisdictionFacts(code=j.code, name=j.name, country=j.country, has_elections=j.has_elections,
+                             term_end=j.term_end)
+
+
+def submit_plan(cmd: c.SubmitPlan, *, uow: UnitOfWork, clock: Clock) -> int:
+    """R2.4: a plan that passes §3 validation starts implementation, for every coalition member."""
+    p = cmd.plan
+    with uow:
+        member = uow.lock(Member, cmd.member_id, what="member")
+        partners = []
+        for other_id in sorted(set(p.coalition) - {member.id}):
+            partners.append(uow.lock(Member, other_id, what="member"))
+        for m in (member, *partners):
+            if m.state != MemberState.co_creation:
+                raise TriggerNotAllowed(
+                    f"Member {m.id} ({m.jurisdiction.name}) is {m.state.replace('_', ' ')}; a plan is filed during co-creation.",
+                    rule="R2.4", field="state",
+                )
+        now = clock.now()
+        filed_on = _today(member, clock)
+        forum = p.forum
+        proposal = PlanProposal(
+            filed_on=filed_on,
+            language=p.language,
+            vision=_vision(p, member),
+            commitments=tuple(ci.to_proposal() for ci in p.commitments),
+            monitoring_body=p.monitoring_body.name if p.monitoring_body else None,
+            monitoring_body_endorsed=bool(p.monitoring_body and p.monitoring_body.endorsed),
+            point_of_contact=p.point_of_contact,
+            jurisdictions=tuple(_facts(m) for m in (member, *partners)),
+            cocreation=CoCreationRecord(
+                forum_exists=forum is not None,
+                forum_has_government=bool(forum and forum.government_members > 0),
+                forum_has_non_governmental=bool(forum and forum.non_governmental_members > 0),
+                cocreation_meetings_with_non_governmental=sum(_cocreation_meetings(uow, m) for m in (member, *partners)),
+            ),
+        )
+        plans.validate_plan(proposal)
+        coalition_id = None
+        if partners:
+            coalition = Coalition(name=p.coalition_name or " + ".join(m.jurisdiction.name for m in (member, *partners)),
+                                  lead_member_id=member.id, member_ids=[m.id for m in (member, *partners)])
+            uow.session.add(coalition)
+            uow.session.flush()
+            coalition_id = coalition.id
+        plan = ActionPlan(
+            member_id=member.id, coalition_id=coalition_id, filed_at=now, filed_on=filed_on, end_on=p.plan_end,
+            language=p.language, status="in_force",
+            vision={"foreword": p.foreword, "vision": p.vision, "engagement": p.engagement, "monitoring": p.monitoring,
+                    "forum": forum.model_dump() if forum else None},
+            endorsing_stakeholders=list(p.endorsing_stakeholders), links=list(p.links),
+            monitoring_body=p.monitoring_body.name, point_of_contact=p.point_of_contact,
+        )
+        uow.session.add(plan)
+        uow.session.flush()
+        for m in (member, *partners):
+            m.current_plan = plan
+            reason = f"action plan {plan.id} filed" + (f" jointly (coalition {coalition_id})" if coalition_id else "")
+            fire(m, "submit_plan", _ctx(uow, clock, actor=cmd.actor, reason=reason, evidence=cmd.evidence))
+        for ci in p.commitments:
+            owner = member
+            if ci.jurisdiction:
+                owner = next((m for m in (member, *partners) if m.jurisdiction.code == ci.jurisdiction), member)
+            _create_commitment(uow, clock, plan=plan, member=owner, data=ci, actor=cmd.actor, submitted_on=filed_on,
+                               replacement=False)
+        uow.commit()
+        log.info("plan_filed", member_id=member.id, plan_id=plan.id, commitments=len(p.commitments))
+        return plan.id
+
+
+def _vision(p, member: Member):
+    from policies.proposals import StrategicVision
+
+    return StrategicVision(term_end=member.jurisdiction.term_end, plan_end=p.plan_end, foreword=p.foreword,
+                           vision_answers=p.vision, engagement_answers=p.engagement,
+                           monitoring_answers=p.monitoring, endorsing_stakeholders=tuple(p.endorsing_stakeholders),
+                           links=tuple(p.links))
+
+
+def _create_commitment(uow: UnitOfWork, clock: Clock, *, plan: ActionPlan, member: Member, data: CommitmentIn,
+                       actor: str, submitted_on: dt.date, replacement: bool) -> Commitment:
+    now = clock.now()
+    details = data.model_dump(mode="json", exclude={"title", "start", "end", "milestones", "jurisdiction"})
+    commitment = Commitment(plan_id=plan.id, member_id=member.id, jurisdiction_code=data.jurisdiction,
+                            state=CommitmentState.draft.value, state_since=now, submitted_on=submitted_on, version=1,
+                            title=data.title, start_on=data.start, end_on=data.end, is_replacement=replacement,
+                            details=details)
+    commitment.plan = plan
+    uow.session.add(commitment)
+    uow.session.flush()
+    for i, m in enumerate(data.milestones):
+        uow.session.add(Milestone(commitment_id=commitment.id, position=i, **m.model_dump()))
+    uow.session.flush()
+    audit.append(uow.session, subject_type="commitment", subject_id=commitment.id, from_state="", to_state="draft",
+                 trigger="create", actor=actor, reason=f"in action plan {plan.id}", rule_id="R3.4" if replacement else "R3.2",
+                 business_time=now, recorded_at=uow.recorded_at())
+    _snapshot(uow, commitment, change="created", decision_process=None, approved_by=())
+    fire(commitment, "start", _ctx(uow, clock, actor=actor, rule="R3.4" if replacement else "R2.4"))
+    return commitment
+
+
+def _snapshot(uow: UnitOfWork, commitment: Commitment, *, change: str, decision_process: str | None,
+              approved_by: tuple[str, ...]) -> None:
+    uow.session.flush()
+    snapshot = {
+        "title": commitment.title, "start": commitment.start_on.isoformat(), "end": commitment.end_on.isoformat(),
+        "state": commitment.state, "details": commitment.details,
+        "milestones": [
+            {k: getattr(m, k) for k in ("outcome", "start_month", "end_month", "responsible_agency", "contact", "status")}
+            for m in uow.session.scalars(select(Milestone).where(Milestone.commitment_id == commitment.id)
+                                         .order_by(Milestone.position))
+        ],
+    }
+    uow.session.add(CommitmentVersion(commitment_id=commitment.id, version=commitment.version, snapshot=snapshot,
+                                      recorded_at=uow.recorded_at(), change=change, decision_process=decision_process,
+                                      approved_by=list(approved_by)))
+
+
+def add_replacement_commitment(cmd: c.AddReplacementCommitment, *, uow: UnitOfWork, clock: Clock) -> int:
+    """R3.4: once a completed commitment is assessed, a new one may take its place."""
+    with uow:
+        member = uow.lock(Member, cmd.member_id, what="member")
+        plan = member.current_plan
+        if plan is None or plan.status != "in_force":
+            raise TriggerNotAllowed("Replacement commitments are added to a plan in force.", rule="R3.4", field="plan")
+        commitments = list(plan.commitments)
+        coalition_size = len(uow.session.get(Coalition, plan.coalition_id).member_ids) if plan.coalition_id else 1
+        today = _today(member, clock)
+        plans.check_replacement(
+            cmd.commitment.to_proposal(), today=today, plan_end=plan.end_on,
+            open_commitments=sum(1 for x in commitments if x.state in OPEN_COMMITMENT_STATES),
+            limit=commitment_limit(coalition_size),
+            assessed_completed=sum(1 for x in commitments if x.state == CommitmentState.assessed and x.completed_on),
+            replacements_so_far=sum(1 for x in commitments if x.is_replacement),
+        )
+        commitment = _create_commitment(uow, clock, plan=plan, member=member, data=cmd.commitment, actor=cmd.actor,
+                                        submitted_on=today, replacement=True)
+        uow.commit()
+        return commitment.id
+
+
+def complete_commitment(cmd: c.CompleteCommitment, *, uow: UnitOfWork, clock: Clock) -> None:
+    with uow:
+        commitment = uow.lock(Commitment, cmd.commitment_id, what="commitment")
+        member = uow.lock(Member, commitment.member_id, what="member")
+        if cmd.completed_on > _today(member, clock):
+            raise InvalidInput("A commitment is completed on or before today.", rule="R4.2", field="completed_on")
+        if cmd.completed_on < commitment.start_on:
+            raise InvalidInput("A commitment is completed after it starts.", rule="R4.2", field="completed_on")
+        commitment.completed_on = cmd.completed_on
+        fire(commitment, "complete", _ctx(uow, clock, actor=cmd.actor, evidence=cmd.evidence,
+                                          reason=f"completed on {cmd.completed_on.isoformat()}"))
+        uow.commit()
+
+
+def modify_commitment(cmd: c.ModifyCommitment, *, uow: UnitOfWork, clock: Clock) -> None:
+    """R3.10: within six months of submission, approved and documented; every version kept."""
+    with uow:
+        commitment = uow.lock(Commitment, cmd.commitment_id, what="commitment")
+        member = uow.lock(Member, commitment.member_id, what="member")
+        plans.check_modification(submitted_on=commitment.submitted_on, today=_today(member, clock),
+                                 stakeholders_approved=bool(cmd.approved_by), decision_process=cmd.decision_process)
+        current = _commitment_in(commitment)
+        changed = current.model_copy(update={
+            k: v for k, v in {"title": cmd.title, "start": cmd.start, "end": cmd.end,
+                              "milestones": list(cmd.milestones) if cmd.milestones is not None else None}.items()
+            if v is not None
+        })
+        changed = CommitmentIn.model_validate(changed.model_dump())
+        violations = plans.validate_commitment(changed.to_proposal(), plan_end=commitment.plan.end_on)
+        if violations:
+            from policies.errors import Refusals
+
+            raise Refusals(violations, subject="commitment modification")
+        commitment.title, commitment.start_on, commitment.end_on = changed.title, changed.start, changed.end
+        if cmd.milestones is not None:
+            for old in list(commitment.milestones):
+                uow.session.delete(old)
+            uow.session.flush()
+            for i, m in enumerate(changed.milestones):
+                uow.session.add(Milestone(commitment_id=commitment.id, position=i, **m.model_dump()))
+        commitment.version += 1
+        fire(commitment, "modify", _ctx(uow, clock, actor=cmd.actor, reason=cmd.decision_process))
+        _snapshot(uow, commitment, change="modified", decision_process=cmd.decision_process,
+                  approved_by=cmd.approved_by)
+        uow.commit()
+
+
+def withdraw_commitment(cmd: c.WithdrawCommitment, *, uow: UnitOfWork, clock: Clock) -> None:
+    with uow:
+        commitment = uow.lock(Commitment, cmd.commitment_id, what="commitment")
+        member = uow.lock(Member, commitment.member_id, what="member")
+        plans.check_modification(submitted_on=commitment.submitted_on, today=_today(member, clock),
+                                 stakeholders_approved=bool(cmd.approved_by), decision_process=cmd.decision_process)
+        commitment.version += 1
+        fire(commitment, "withdraw", _ctx(uow, clock, actor=cmd.actor, reason=cmd.decision_process))
+        _snapshot(uow, commitment, change="withdrawn", decision_process=cmd.decision_process,
+                  approved_by=cmd.approved_by)
+        uow.commit()
+
+
+def _commitment_in(commitment: Commitment) -> CommitmentIn:
+    data: dict[str, Any] = dict(commitment.details)
+    data.update(title=commitment.title, start=commitment.start_on, end=commitment.end_on,
+                jurisdiction=commitment.jurisdiction_code,
+                milestones=[MilestoneIn(outcome=m.outcome, start_month=m.start_month, end_month=m.end_month,
+                                        responsible_agency=m.responsible_agency, contact=m.contact,
+                                        status=m.status).model_dump() for m in commitment.milestones])
+    return CommitmentIn.model_validate(data)
+
+
+# ---------------------------------------------------------------- monitoring (§4) and tracker
+
+
+def file_assessment(cmd: c.FileAssessment, *, uow: UnitOfWork, clock: Clock) -> int:
+    with uow:
+        member = uow.lock(Member, cmd.member_id, what="member")
+        plan = member.current_plan
+        if plan is None:
+            raise TriggerNotAllowed("Assessments are filed on a filed action plan.", rule="R4.0", field="plan")
+        initial = tuple(x.id for x in plan.commitments if not x.is_replacement and x.state != CommitmentState.withdrawn)
+        kind = assessments.check_ratings(cmd.kind, cmd.ratings, commitment_ids=initial if cmd.kind == "start" else ())
+        assessments.check_unmet(tuple(cmd.unmet_requirements))
+        now = clock.now()
+        commitment = None
+        if kind is assessments.AssessmentKind.end_of_commitment:
+            if cmd.commitment_id is None:
+                raise InvalidInput("Name the commitment this assessment is about.", rule="R4.2", field="commitment_id")
+            commitment = uow.lock(Commitment, cmd.commitment_id, what="commitment")
+            if commitment.plan_id != plan.id and commitment.member_id != member.id:
+                raise InvalidInput(f"Commitment {commitment.id} is not in this member's plan.", rule="R4.2",
+                                   field="commitment_id")
+        else:
+            done = uow.session.scalar(select(Assessment.id).where(Assessment.plan_id == plan.id,
+                                                                  Assessment.kind == kind.value))
+            if done:
+                raise RuleViolation(f"The {kind.value.replace('_', ' ')} of plan {plan.id} was already filed.",
+                                    rule=assessments.ASSESSMENT_RULES[kind], field="kind")
+        assessment = Assessment(plan_id=plan.id, commitment_id=cmd.commitment_id, kind=kind.value, filed_at=now,
+                                monitoring_body=plan.monitoring_body, ratings=dict(cmd.ratings),
+                                unmet_requirements=list(cmd.unmet_requirements))
+        uow.session.add(assessment)
+        uow.session.flush()
+        if commitment is not None:
+            fire(commitment, "assess", _ctx(uow, clock, actor=cmd.actor,
+                                            reason=f"completion {cmd.ratings.get('completion')}"))
+        elif kind is assessments.AssessmentKind.start:
+            obligations.close(uow.session, member_id=member.id, kind=DeadlineKind.start_assessment,
+                              status=DeadlineStatus.met, now=now)
+        else:
+            obligations.close(uow.session, member_id=member.id, kind=DeadlineKind.final_learning_report,
+                              status=DeadlineStatus.met, now=now)
+        uow.commit()
+        return assessment.id
+
+
+def record_tracker_update(cmd: c.RecordTrackerUpdate, *, uow: UnitOfWork, clock: Clock) -> int:
+    """R4.4: the quarterly public update; D4 progress; R5.6 progress ends inactivity."""
+    if _blank(cmd.narrative):
+        raise InvalidInput("A tracker update says what happened this quarter.", rule="R4.4", field="narrative")
+    with uow:
+        member = uow.lock(Member, cmd.member_id, what="member")
+        plan = member.current_plan
+        if plan is None or member.state in (MemberState.revoked, MemberState.rejected):
+            raise TriggerNotAllowed("Tracker updates are filed on a member's action plan.", rule="R4.4", field="plan")
+        now = clock.now()
+        changes, progress = [], False
+        for ch in cmd.changes:
+            status = canonical(MILESTONE_STATUSES, ch.status)
+            if status is None:
+                raise InvalidInput(f"Milestone status is one of {', '.join(MILESTONE_STATUSES)}.", rule="R3.9",
+                                   field="changes.status")
+            milestone = uow.session.get(Milestone, ch.milestone_id)
+            if milestone is None or milestone.commitment.plan_id != plan.id:
+                raise NotFound(f"Milestone {ch.milestone_id} is not in this member's plan.", field="changes.milestone_id")
+            if status in ("stuck", "incomplete") and _blank(ch.delay_reason):
+                raise InvalidInput(f"Say why milestone {milestone.id} is {status}.", rule="R8.1",
+                                   field="changes.delay_reason")
+            before = milestone.status
+            if status in MILESTONE_ORDER and MILESTONE_ORDER[status] > MILESTONE_ORDER.get(before, -1):
+                progress = progress or before in MILESTONE_ORDER or before == "stuck"
+            milestone.status = status
+            changes.append({"milestone_id": milestone.id, "from": before, "to": status,
+                            "delay_reason": ch.delay_reason})
+        quarter = Quarter.containing(local_date(now, member.jurisdiction.time_zone))
+        update = TrackerUpdate(member_id=member.id, plan_id=plan.id, quarter=str(quarter), filed_at=now,
+                               narrative=cmd.narrative, changes=changes, progress=progress)
+        uow.session.add(update)
+        uow.session.flush()
+        if progress and member.state == MemberState.inactive:
+            member.voluntary_inactivity = False
+            fire(member, "resume", _ctx(uow, clock, actor=cmd.actor, rule="R5.6",
+                                        reason=f"tracker update {update.id} reports progress"))
+        uow.commit()
+        return update.id
+
+
+# ---------------------------------------------------------------- inactivity, probation (§5, §6)
+
+
+def request_voluntary_inactivity(cmd: c.RequestVoluntaryInactivity, *, uow: UnitOfWork, clock: Clock) -> int:
+    if _blank(cmd.reason):
+        raise InvalidInput("A request for voluntary inactivity gives its reason.", rule="R5.5", field="reason")
+    if not cmd.stakeholders_consulted:
+        raise RuleViolation(
+            "Consult your non-governmental stakeholders and the OGP Local team before asking.",
+            rule="R5.5", field="stakeholders_consulted",
+            hint="Once they have been consulted, send the request again saying so.",
+        )
+    with uow:
+        member = uow.lock(Member, cmd.member_id, what="member")
+        if member.state not in (MemberState.co_creation, MemberState.implementing):
+            raise TriggerNotAllowed(f"An active member asks for voluntary inactivity; this one is {member.state}.",
+                                    rule="R5.5", field="state")
+        pending = uow.session.scalar(select(InactivityRequest.id).where(
+            InactivityRequest.member_id == member.id, InactivityRequest.status == "pending"))
+        if pending:
+            raise RuleViolation(f"Request {pending} is already waiting for the Support Unit.", rule="R5.5",
+                                field="member_id")
+        request = InactivityRequest(member_id=member.id, requested_at=clock.now(), reason=cmd.reason,
+                                    stakeholders_consulted=True, status="pending")
+        uow.session.add(request)
+        uow.session.flush()
+        uow.commit()
+        return request.id
+
+
+def approve_voluntary_inactivity(cmd: c.ApproveVoluntaryInactivity, *, uow: UnitOfWork, clock: Clock) -> None:
+    with uow:
+        request = uow.lock(InactivityRequest, cmd.request_id, what="inactivity request")
+        if request.status != "pending":
+            raise RuleViolation(f"Request {request.id} is already {request.status}.", rule="R5.5", field="request_id")
+        member = uow.lock(Member, request.member_id, what="member")
+        fire(member, "approve_voluntary_inactivity",
+             _ctx(uow, clock, actor=cmd.actor, reason=cmd.reason or request.reason, rule="R5.5"))
+        member.voluntary_inactivity = True
+        member.inactivity_rule = "R5.5"
+        request.status = "approved"
+        request.decided_at = clock.now()
+        uow.commit()
+
+
+def resume(cmd: c.Resume, *, uow: UnitOfWork, clock: Clock) -> None:
+    """R2.7/R5.6: back to the phase the current plan is in."""
+    if _blank(cmd.reason):
+        raise InvalidInput("Say how the member resumed (co-creation started, progress reported).", rule="R5.6",
+                           field="reason")
+    with uow:
+        member = uow.lock(Member, cmd.member_id, what="member")
+        fire(member, "resume", _ctx(uow, clock, actor=cmd.actor, reason=cmd.reason, rule="R5.6"))
+        member.voluntary_inactivity = False
+        member.inactivity_rule = None
+        uow.commit()
+
+
+def apply_status(cmd: c.ApplyStatus, *, uow: UnitOfWork, clock: Clock) -> None:
+    """The Support Unit applies or lifts a status, citing the rule (R2.6, R2.8–R2.11)."""
+    allowed = SUPPORT_UNIT_TRIGGERS.get(cmd.trigger)
+    if allowed is None:
+        raise InvalidInput(f"Unknown status action {cmd.trigger!r}; use one of {', '.join(SUPPORT_UNIT_TRIGGERS)}.",
+                           field="trigger")
+    if cmd.rule not in allowed:
+        raise InvalidInput(f"{cmd.trigger.replace('_', ' ')} cites one of {', '.join(allowed)}, not {cmd.rule}.",
+                           rule=cmd.rule, field="rule")
+    if _blank(cmd.reason):
+        raise InvalidInput("A status applied by hand gives its reason.", rule=cmd.rule, field="reason")
+    with uow:
+        member = uow.lock(Member, cmd.member_id, what="member")
+        if cmd.trigger == "place_on_probation":
+            wanted = "inactive" if cmd.rule == "R6.1" else "active"
+            if (member.state == MemberState.inactive) != (wanted == "inactive"):
+                raise TriggerNotAllowed(f"{cmd.rule} places {'an inactive' if wanted == 'inactive' else 'an active'} "
+                                        f"member on probation; this one is {member.state}.", rule=cmd.rule,
+                                        field="rule")
+            if cmd.rule == "R6.1" and member.voluntary_inactivity:
+                raise RuleViolation("Voluntary inactivity never leads to probation.", rule="R6.1", field="rule")
+        if cmd.trigger == "end_plan" and member.current_plan is not None:
+            member.current_plan.status = "ended"
+        fire(member, cmd.trigger, _ctx(uow, clock, actor=cmd.actor, reason=cmd.reason, rule=cmd.rule,
+                                       evidence=cmd.evidence))
+        if cmd.trigger == "become_inactive":
+            member.inactivity_rule, member.voluntary_inactivity = cmd.rule, False
+        elif cmd.trigger == "place_on_probation":
+            member.probation_rule = cmd.rule
+        elif cmd.trigger in ("reinstate", "resume"):
+            member.inactivity_rule = member.probation_rule = None
+            member.voluntary_inactivity = False
+        uow.commit()
+
+
+def add_evidence(cmd: c.AddEvidence, *, uow: UnitOfWork, clock: Clock) -> int:
+    kind = canonical(EVIDENCE_KINDS, cmd.kind)
+    if kind is None:
+        raise InvalidInput(f"Unknown evidence kind {cmd.kind!r}; see the list of R8.3.", rule="R8.3", field="kind")
+    if not cmd.url.startswith(("http://", "https://")):
+        raise InvalidInput("Evidence is a web link (http or https).", rule="R8.3", field="url")
+    models = {"member": Member, "commitment": Commitment, "meeting": Meeting, "plan": ActionPlan,
+              "tracker_update": TrackerUpdate}
+    if cmd.subject_type not in models:
+        raise InvalidInput(f"Evidence attaches to one of {', '.join(models)}.", rule="R8.3", field="subject_type")
+    with uow:
+        uow.get(models[cmd.subject_type], cmd.subject_id, what=cmd.subject_type.replace("_", " "))
+        ev = Evidence(subject_type=cmd.subject_type, subject_id=cmd.subject_id, kind=kind, url=cmd.url,
+                      title=cmd.title, recorded_at=clock.now())
+        uow.session.add(ev)
+        uow.session.flush()
+        uow.commit()
+        return ev.id

@@ -1,0 +1,139 @@
+"""Opening and closing deadline rows as transitions happen (the deadline table is in policies)."""
+
+from __future__ import annotations
+
+import pendulum
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lifecycle.models import ActionPlan, Commitment, Deadline, Member, TransitionRecord
+from policies.calendar import breach_instant, local_date
+from policies.deadlines import (
+    CANCELS,
+    CLOSES_AS_MET,
+    DEADLINE_RULES,
+    OPENS,
+    Anchors,
+    DeadlineKind,
+    DeadlineStatus,
+    due_on,
+    end_of_commitment_due,
+)
+
+DEFAULT_REMINDER_DAYS = [30, 7]
+
+
+def on_transition(ctx, entity, trigger: str, record: TransitionRecord) -> None:
+    """Apply the deadline table for one fired transition, in its transaction."""
+    session: Session = ctx.session
+    key = (entity.subject_type, trigger)
+    member = entity if isinstance(entity, Member) else session.get(Member, entity.member_id)
+    for kind in CLOSES_AS_MET.get(key, ()):
+        close(session, member_id=member.id, kind=kind, status=DeadlineStatus.met, now=ctx.now, by=record,
+              subject=_subject_for(kind, entity))
+    if key in CANCELS:
+        kinds = CANCELS[key]
+        close(session, member_id=member.id, kind=kinds, status=DeadlineStatus.cancelled, now=ctx.now, by=record,
+              subject=None if kinds is None else (entity.subject_type, entity.id))
+    if key == ("commitment", "complete"):
+        _redate_end_of_commitment(session, member, entity)
+    for kind in OPENS.get(key, ()):
+        plan = entity.plan if isinstance(entity, Commitment) else member.current_plan
+        anchors = Anchors(
+            transition_day=local_date(ctx.now, member.jurisdiction.time_zone),
+            plan_filed_on=plan.filed_on if plan else None,
+            plan_end=plan.end_on if plan else None,
+            first_plan_due=member.first_plan_due or member.call.first_plan_due,
+        )
+        subject_type, subject_id = _subject_for(kind, entity) or ("member", member.id)
+        open_deadline(session, member=member, subject_type=subject_type, subject_id=subject_id, kind=kind,
+                      due=due_on(kind, anchors), now=ctx.now, by=record)
+
+
+def _subject_for(kind: DeadlineKind, entity) -> tuple[str, int] | None:
+    if kind is DeadlineKind.end_of_commitment_assessment:
+        return ("commitment", entity.id)
+    return None
+
+
+def open_deadline(
+    session: Session,
+    *,
+    member: Member,
+    subject_type: str,
+    subject_id: int,
+    kind: DeadlineKind,
+    due,
+    now: pendulum.DateTime,
+    by: TransitionRecord | None,
+) -> Deadline:
+    """Open an obligation; an identical pending one is kept rather than doubled."""
+    existing = session.scalars(
+        select(Deadline).where(
+            Deadline.member_id == member.id,
+            Deadline.subject_type == subject_type,
+            Deadline.subject_id == subject_id,
+            Deadline.kind == kind.value,
+            Deadline.status == DeadlineStatus.pending.value,
+        )
+    ).first()
+    if existing is not None:
+        return existing
+    deadline = Deadline(
+        member_id=member.id,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        kind=kind.value,
+        rule_id=DEADLINE_RULES[kind],
+        due_on=due,
+        breach_at=breach_instant(due, member.jurisdiction.time_zone),
+        status=DeadlineStatus.pending.value,
+        reminder_days=list(DEFAULT_REMINDER_DAYS),
+        opened_by=by.id if by is not None else None,
+        opened_at=now,
+    )
+    session.add(deadline)
+    session.flush()
+    return deadline
+
+
+def close(
+    session: Session,
+    *,
+    member_id: int,
+    kind: DeadlineKind | tuple[DeadlineKind, ...] | None,
+    status: DeadlineStatus,
+    now: pendulum.DateTime,
+    by: TransitionRecord | None = None,
+    subject: tuple[str, int] | None = None,
+) -> list[Deadline]:
+    """Close the member's pending obligations of these kinds (all kinds when ``None``)."""
+    stmt = select(Deadline).where(Deadline.member_id == member_id, Deadline.status == DeadlineStatus.pending.value)
+    if kind is not None:
+        kinds = (kind,) if isinstance(kind, DeadlineKind) else kind
+        stmt = stmt.where(Deadline.kind.in_([k.value for k in kinds]))
+    if subject is not None:
+        stmt = stmt.where(Deadline.subject_type == subject[0], Deadline.subject_id == subject[1])
+    closed = list(session.scalars(stmt))
+    for deadline in closed:
+        deadline.status = status.value
+        deadline.closed_at = now
+        deadline.closed_by = by.id if by is not None else None
+    session.flush()
+    return closed
+
+
+def _redate_end_of_commitment(session: Session, member: Member, commitment: Commitment) -> None:
+    """R4.2: once completed, the assessment is due a month later unless the plan-end date is sooner."""
+    plan: ActionPlan = commitment.plan
+    due = end_of_commitment_due(plan_end=plan.end_on, completed_on=commitment.completed_on)
+    for deadline in session.scalars(
+        select(Deadline).where(
+            Deadline.subject_type == "commitment",
+            Deadline.subject_id == commitment.id,
+            Deadline.kind == DeadlineKind.end_of_commitment_assessment.value,
+            Deadline.status == DeadlineStatus.pending.value,
+        )
+    ):
+        deadline.due_on = due
+        deadline.breach_at = breach_instant(due, member.jurisdiction.time_zone)

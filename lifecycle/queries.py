@@ -1,0 +1,118 @@
+"""Read models: what ``member show``, lists and exports display, as plain dicts."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lifecycle import audit
+from lifecycle.machines import possible_triggers
+from lifecycle.models import Commitment, Deadline, InactivityRequest, Jurisdiction, Member, TrackerUpdate
+from policies.errors import NotFound
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def deadline_row(d: Deadline) -> dict:
+    return {
+        "id": d.id, "member_id": d.member_id, "subject": f"{d.subject_type}:{d.subject_id}", "kind": d.kind,
+        "rule_id": d.rule_id, "due_on": _iso(d.due_on), "breach_at": d.breach_at.to_iso8601_string(),
+        "status": d.status,
+    }
+
+
+def commitment_row(c: Commitment) -> dict:
+    return {
+        "id": c.id, "title": c.title, "state": c.state, "start": _iso(c.start_on), "end": _iso(c.end_on),
+        "jurisdiction": c.jurisdiction_code, "version": c.version, "completed_on": _iso(c.completed_on),
+        "replacement": c.is_replacement,
+        "milestones": [
+            {"id": m.id, "outcome": m.outcome, "start_month": m.start_month, "end_month": m.end_month,
+             "status": m.status}
+            for m in c.milestones
+        ],
+    }
+
+
+def member_summary(m: Member) -> dict:
+    j = m.jurisdiction
+    return {"id": m.id, "jurisdiction": j.code, "name": j.name, "country": j.country, "state": m.state,
+            "since": m.state_since.to_iso8601_string(), "plan_id": m.current_plan_id}
+
+
+def member_detail(session: Session, member_id: int) -> dict:
+    m = session.get(Member, member_id)
+    if m is None:
+        raise NotFound(f"There is no member {member_id}.", field="id")
+    j = m.jurisdiction
+    plan = m.current_plan
+    data = member_summary(m)
+    data.update(
+        time_zone=j.time_zone,
+        language=j.language,
+        term_end=_iso(j.term_end),
+        voluntary_inactivity=m.voluntary_inactivity,
+        inactivity_rule=m.inactivity_rule,
+        probation_rule=m.probation_rule,
+        orientation_completed=m.orientation_completed_at is not None,
+        possible_triggers=possible_triggers(m),
+        plan=None,
+        deadlines=[
+            deadline_row(d)
+            for d in session.scalars(
+                select(Deadline).where(Deadline.member_id == m.id, Deadline.status == "pending")
+                .order_by(Deadline.breach_at)
+            )
+        ],
+        pending_inactivity_requests=[
+            r.id for r in session.scalars(select(InactivityRequest).where(
+                InactivityRequest.member_id == m.id, InactivityRequest.status == "pending"))
+        ],
+        tracker_updates=[
+            {"id": u.id, "quarter": u.quarter, "filed_at": u.filed_at.to_iso8601_string(), "progress": u.progress}
+            for u in session.scalars(select(TrackerUpdate).where(TrackerUpdate.member_id == m.id)
+                                     .order_by(TrackerUpdate.filed_at))
+        ],
+        history=[audit.as_row(r) for r in audit.history(session, "member", m.id)],
+    )
+    if plan is not None:
+        data["plan"] = {
+            "id": plan.id, "filed_on": _iso(plan.filed_on), "end": _iso(plan.end_on), "status": plan.status,
+            "monitoring_body": plan.monitoring_body, "coalition_id": plan.coalition_id,
+            "commitments": [commitment_row(c) for c in plan.commitments],
+        }
+    return data
+
+
+def list_members(session: Session, *, state: str | None = None, country: str | None = None) -> list[dict]:
+    stmt = select(Member).join(Jurisdiction).order_by(Member.id)
+    if state:
+        stmt = stmt.where(Member.state == state)
+    if country:
+        stmt = stmt.where(Jurisdiction.country == country)
+    return [member_summary(m) for m in session.scalars(stmt)]
+
+
+def list_deadlines(session: Session, *, member_id: int | None = None, status: str | None = "pending") -> list[dict]:
+    stmt = select(Deadline).order_by(Deadline.breach_at, Deadline.id)
+    if member_id is not None:
+        stmt = stmt.where(Deadline.member_id == member_id)
+    if status:
+        stmt = stmt.where(Deadline.status == status)
+    return [deadline_row(d) for d in session.scalars(stmt)]
+
+
+def commitment_detail(session: Session, commitment_id: int) -> dict:
+    c = session.get(Commitment, commitment_id)
+    if c is None:
+        raise NotFound(f"There is no commitment {commitment_id}.", field="id")
+    data = commitment_row(c)
+    data.update(plan_id=c.plan_id, member_id=c.member_id, details=c.details,
+                possible_triggers=possible_triggers(c),
+                versions=[{"version": v.version, "change": v.change, "recorded_at": v.recorded_at.to_iso8601_string(),
+                           "decision_process": v.decision_process, "approved_by": v.approved_by}
+                          for v in c.versions],
+                history=[audit.as_row(r) for r in audit.history(session, "commitment", c.id)])
+    return data
