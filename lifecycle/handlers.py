@@ -35,7 +35,7 @@ from lifecycle.models import (
     Role,
     TrackerUpdate,
 )
-from lifecycle.schemas import CommitmentIn, MilestoneIn
+from lifecycle.schemas import CommitmentIn, LetterOfSupportIn, MilestoneIn
 from lifecycle.uow import UnitOfWork
 from policies import assessments, joining, plans
 from policies.calendar import Quarter, local_date, validate_timezone
@@ -189,8 +189,6 @@ def accept_application(cmd: c.AcceptApplication, *, uow: UnitOfWork, clock: Cloc
         member = uow.lock(Member, cmd.member_id, what="member")
         application = member.application
         j = member.jurisdiction
-        from lifecycle.schemas import LetterOfSupportIn
-
         letter = LetterOfSupportIn(pages=application.los_pages, language=application.los_language,
                                    signatories=application.los_signatories).to_proposal()
         joining.check_application(applied_on=application.applied_on, has_elections=j.has_elections,
@@ -521,10 +519,10 @@ def file_assessment(cmd: c.FileAssessment, *, uow: UnitOfWork, clock: Clock) -> 
                                             reason=f"completion {cmd.ratings.get('completion')}"))
         elif kind is assessments.AssessmentKind.start:
             obligations.close(uow.session, member_id=member.id, kind=DeadlineKind.start_assessment,
-                              status=DeadlineStatus.met, now=now)
+                              status=DeadlineStatus.met, now=now, subject=("plan", plan.id))
         else:
             obligations.close(uow.session, member_id=member.id, kind=DeadlineKind.final_learning_report,
-                              status=DeadlineStatus.met, now=now)
+                              status=DeadlineStatus.met, now=now, subject=("plan", plan.id))
         uow.commit()
         return assessment.id
 
@@ -552,8 +550,8 @@ def record_tracker_update(cmd: c.RecordTrackerUpdate, *, uow: UnitOfWork, clock:
                 raise InvalidInput(f"Say why milestone {milestone.id} is {status}.", rule="R8.1",
                                    field="changes.delay_reason")
             before = milestone.status
-            if status in MILESTONE_ORDER and MILESTONE_ORDER[status] > MILESTONE_ORDER.get(before, -1):
-                progress = progress or before in MILESTONE_ORDER or before == "stuck"
+            if status in MILESTONE_ORDER and status != before and MILESTONE_ORDER[status] > MILESTONE_ORDER.get(before, 0):
+                progress = True
             milestone.status = status
             changes.append({"milestone_id": milestone.id, "from": before, "to": status,
                             "delay_reason": ch.delay_reason})
@@ -649,10 +647,11 @@ def apply_status(cmd: c.ApplyStatus, *, uow: UnitOfWork, clock: Clock) -> None:
                                         field="rule")
             if cmd.rule == "R6.1" and member.voluntary_inactivity:
                 raise RuleViolation("Voluntary inactivity never leads to probation.", rule="R6.1", field="rule")
-        if cmd.trigger == "end_plan" and member.current_plan is not None:
-            member.current_plan.status = "ended"
-        fire(member, cmd.trigger, _ctx(uow, clock, actor=cmd.actor, reason=cmd.reason, rule=cmd.rule,
-                                       evidence=cmd.evidence))
+        ctx = _ctx(uow, clock, actor=cmd.actor, reason=cmd.reason, rule=cmd.rule, evidence=cmd.evidence)
+        if cmd.trigger == "end_plan":
+            end_plan(uow, member, ctx)
+        else:
+            fire(member, cmd.trigger, ctx)
         if cmd.trigger == "become_inactive":
             member.inactivity_rule, member.voluntary_inactivity = cmd.rule, False
         elif cmd.trigger == "place_on_probation":
@@ -661,6 +660,20 @@ def apply_status(cmd: c.ApplyStatus, *, uow: UnitOfWork, clock: Clock) -> None:
             member.inactivity_rule = member.probation_rule = None
             member.voluntary_inactivity = False
         uow.commit()
+
+
+def end_plan(uow: UnitOfWork, member: Member, ctx: TransitionContext) -> None:
+    """R2.5: the plan ends; commitments not completed end incomplete (R4.2) and the member co-creates."""
+    plan = member.current_plan
+    fire(member, "end_plan", ctx)
+    if plan is None:
+        return
+    plan.status = "ended"
+    for commitment in plan.commitments:
+        if commitment.state == CommitmentState.implementing:
+            fire(commitment, "end_incomplete", TransitionContext(
+                session=ctx.session, now=ctx.now, recorded_at=ctx.recorded_at, actor=ctx.actor,
+                reason=f"plan {plan.id} ended on {plan.end_on.isoformat()}", rule="R4.2"))
 
 
 def add_evidence(cmd: c.AddEvidence, *, uow: UnitOfWork, clock: Clock) -> int:

@@ -10,9 +10,11 @@ from lifecycle.models import ActionPlan, Commitment, Deadline, Member, Transitio
 from policies.calendar import breach_instant, local_date
 from policies.deadlines import (
     CANCELS,
+    CLOSES_AS_BREACHED,
     CLOSES_AS_MET,
     DEADLINE_RULES,
     OPENS,
+    PLAN_OBLIGATIONS,
     Anchors,
     DeadlineKind,
     DeadlineStatus,
@@ -30,11 +32,21 @@ def on_transition(ctx, entity, trigger: str, record: TransitionRecord) -> None:
     member = entity if isinstance(entity, Member) else session.get(Member, entity.member_id)
     for kind in CLOSES_AS_MET.get(key, ()):
         close(session, member_id=member.id, kind=kind, status=DeadlineStatus.met, now=ctx.now, by=record,
-              subject=_subject_for(kind, entity))
+              subject=subject_of(kind, entity, member))
+    for kind in CLOSES_AS_BREACHED.get(key, ()):
+        if kind in (DeadlineKind.first_plan, DeadlineKind.next_plan) and ctx.rule not in (
+            DEADLINE_RULES[kind], None
+        ):
+            continue  # inactivity for another rule leaves the plan obligation running
+        close(session, member_id=member.id, kind=kind, status=DeadlineStatus.breached, now=ctx.now, by=record,
+              subject=subject_of(kind, entity, member))
     if key in CANCELS:
         kinds = CANCELS[key]
-        close(session, member_id=member.id, kind=kinds, status=DeadlineStatus.cancelled, now=ctx.now, by=record,
-              subject=None if kinds is None else (entity.subject_type, entity.id))
+        if kinds is None:
+            close(session, member_id=member.id, kind=None, status=DeadlineStatus.cancelled, now=ctx.now, by=record)
+        for kind in kinds or ():
+            close(session, member_id=member.id, kind=kind, status=DeadlineStatus.cancelled, now=ctx.now, by=record,
+                  subject=subject_of(kind, entity, member))
     if key == ("commitment", "complete"):
         _redate_end_of_commitment(session, member, entity)
     for kind in OPENS.get(key, ()):
@@ -45,15 +57,18 @@ def on_transition(ctx, entity, trigger: str, record: TransitionRecord) -> None:
             plan_end=plan.end_on if plan else None,
             first_plan_due=member.first_plan_due or member.call.first_plan_due,
         )
-        subject_type, subject_id = _subject_for(kind, entity) or ("member", member.id)
+        subject_type, subject_id = subject_of(kind, entity, member)
         open_deadline(session, member=member, subject_type=subject_type, subject_id=subject_id, kind=kind,
                       due=due_on(kind, anchors), now=ctx.now, by=record)
 
 
-def _subject_for(kind: DeadlineKind, entity) -> tuple[str, int] | None:
+def subject_of(kind: DeadlineKind, entity, member: Member) -> tuple[str, int]:
+    """What an obligation is about: a commitment, the member's current plan, or the member."""
     if kind is DeadlineKind.end_of_commitment_assessment:
         return ("commitment", entity.id)
-    return None
+    if kind in PLAN_OBLIGATIONS and member.current_plan_id is not None:
+        return ("plan", member.current_plan_id)
+    return ("member", member.id)
 
 
 def open_deadline(

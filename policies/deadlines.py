@@ -44,6 +44,17 @@ DEADLINE_RULES: dict[DeadlineKind, str] = {
     DeadlineKind.revocation_clock: "R6.5",
 }
 
+# Obligations that belong to one action plan rather than to the member as a whole.
+PLAN_OBLIGATIONS = frozenset(
+    {
+        DeadlineKind.plan_end,
+        DeadlineKind.start_assessment,
+        DeadlineKind.final_learning_report,
+        DeadlineKind.quarterly_tracker_check,
+        DeadlineKind.meeting_check,
+    }
+)
+
 # Deliverables of the monitoring body: overdue ones never change the member's state (§4).
 MONITORING_DELIVERABLES = frozenset(
     {DeadlineKind.start_assessment, DeadlineKind.end_of_commitment_assessment, DeadlineKind.final_learning_report}
@@ -64,14 +75,22 @@ OPENS: dict[tuple[str, str], tuple[DeadlineKind, ...]] = {
 }
 CLOSES_AS_MET: dict[tuple[str, str], tuple[DeadlineKind, ...]] = {
     ("member", "submit_plan"): (K.first_plan, K.next_plan),
+    ("member", "end_plan"): (K.plan_end,),
     ("member", "resume"): (K.probation_clock,),
     ("member", "reinstate"): (K.revocation_clock,),
-    ("member", "place_on_probation"): (K.probation_clock,),
     ("commitment", "assess"): (K.end_of_commitment_assessment,),
+}
+# The status that a transition confers because an obligation ran out closes that obligation as breached.
+CLOSES_AS_BREACHED: dict[tuple[str, str], tuple[DeadlineKind, ...]] = {
+    ("member", "become_inactive"): (K.first_plan, K.next_plan),
+    ("member", "place_on_probation"): (K.probation_clock,),
+    ("member", "revoke"): (K.revocation_clock,),
 }
 CANCELS: dict[tuple[str, str], tuple[DeadlineKind, ...] | None] = {
     ("member", "revoke"): None,  # None: every pending obligation of the member
     ("member", "reject"): None,
+    # The recurring checks of a plan stop with it; the monitoring deliverables stay owed.
+    ("member", "end_plan"): (K.quarterly_tracker_check, K.meeting_check),
     ("commitment", "withdraw"): (K.end_of_commitment_assessment,),
 }
 
