@@ -1,0 +1,1 @@
+"""Time and side effects: the scheduler, the dramatiq actors, and letter delivery."""
