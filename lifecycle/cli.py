@@ -12,6 +12,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from config.logging import configure_logging
@@ -47,7 +48,9 @@ for sub, name in [(db_app, "db"), (jurisdiction_app, "jurisdiction"), (call_app,
     app.add_typer(sub, name=name)
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # a refusal stays one line that scripts can grep
+# Set from the global --json option: main() prints a refusal as a JSON object on stderr then.
+_refusals_as_json = False
 
 
 @dataclass
@@ -90,6 +93,8 @@ def main_options(
     actor: Annotated[str, typer.Option("--actor", help="Who is acting (recorded in the audit trail).",
                                        envvar="OGP_ACTOR")] = "support-unit",
 ) -> None:
+    global _refusals_as_json
+    _refusals_as_json = as_json
     settings = Settings(**({"database_url": db} if db else {}))
     configure_logging(fmt=settings.log_format, level=settings.log_level)
     clock: Clock = SystemClock()
@@ -105,7 +110,7 @@ def main_options(
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
     return typer.Exit(code)
 
 
@@ -531,7 +536,7 @@ def audit_show(ctx: typer.Context, subject: Annotated[str, typer.Argument(help="
     t = Table("seq", "business time", "from", "to", "trigger", "rule", "actor", "reason")
     for r in rows:
         t.add_row(str(r["seq"]), r["business_time"], r["from_state"] or "—", r["to_state"], r["trigger"],
-                  r["rule_id"], r["actor"], r["reason"] or "")
+                  r["rule_id"], escape(r["actor"]), escape(r["reason"] or ""))  # free text, not markup
     _emit(e, rows, t)
 
 
@@ -609,5 +614,8 @@ def main() -> None:
     try:
         app()
     except RuleViolation as exc:
-        err.print(f"[red]refused[/red] {exc}", highlight=False)
+        if _refusals_as_json:
+            sys.stderr.write(json.dumps(exc.as_dict(), ensure_ascii=False, default=str) + "\n")
+        else:
+            err.print(f"[red]refused[/red] {escape(str(exc))}", highlight=False)  # user input is not markup
         sys.exit(1)

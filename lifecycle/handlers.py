@@ -295,7 +295,7 @@ def submit_plan(cmd: c.SubmitPlan, *, uow: UnitOfWork, clock: Clock) -> int:
         proposal = PlanProposal(
             filed_on=filed_on,
             language=p.language,
-            vision=_vision(p, member),
+            vision=_vision(p, member, partners),
             commitments=tuple(ci.to_proposal() for ci in p.commitments),
             monitoring_body=p.monitoring_body.name if p.monitoring_body else None,
             monitoring_body_endorsed=bool(p.monitoring_body and p.monitoring_body.endorsed),
@@ -341,10 +341,13 @@ def submit_plan(cmd: c.SubmitPlan, *, uow: UnitOfWork, clock: Clock) -> int:
         return plan.id
 
 
-def _vision(p, member: Member):
+def _vision(p, member: Member, partners: list[Member]):
     from policies.proposals import StrategicVision
 
-    return StrategicVision(term_end=member.jurisdiction.term_end, plan_end=p.plan_end, foreword=p.foreword,
+    # R3.13: a coalition's plan runs on the longest term among its jurisdictions with elections.
+    terms = [m.jurisdiction.term_end for m in (member, *partners) if m.jurisdiction.has_elections]
+    term_end = max(terms) if terms and None not in terms else member.jurisdiction.term_end
+    return StrategicVision(term_end=term_end, plan_end=p.plan_end, foreword=p.foreword,
                            vision_answers=p.vision, engagement_answers=p.engagement,
                            monitoring_answers=p.monitoring, endorsing_stakeholders=tuple(p.endorsing_stakeholders),
                            links=tuple(p.links))
@@ -414,8 +417,9 @@ def add_replacement_commitment(cmd: c.AddReplacementCommitment, *, uow: UnitOfWo
 
 def complete_commitment(cmd: c.CompleteCommitment, *, uow: UnitOfWork, clock: Clock) -> None:
     with uow:
+        # Member before commitment, as every handler locks: opposite orders deadlock on PostgreSQL.
+        member = uow.lock(Member, uow.get(Commitment, cmd.commitment_id, what="commitment").member_id, what="member")
         commitment = uow.lock(Commitment, cmd.commitment_id, what="commitment")
-        member = uow.lock(Member, commitment.member_id, what="member")
         if cmd.completed_on > _today(member, clock):
             raise InvalidInput("A commitment is completed on or before today.", rule="R4.2", field="completed_on")
         if cmd.completed_on < commitment.start_on:
@@ -429,8 +433,9 @@ def complete_commitment(cmd: c.CompleteCommitment, *, uow: UnitOfWork, clock: Cl
 def modify_commitment(cmd: c.ModifyCommitment, *, uow: UnitOfWork, clock: Clock) -> None:
     """R3.10: within six months of submission, approved and documented; every version kept."""
     with uow:
+        # Member before commitment, as every handler locks: opposite orders deadlock on PostgreSQL.
+        member = uow.lock(Member, uow.get(Commitment, cmd.commitment_id, what="commitment").member_id, what="member")
         commitment = uow.lock(Commitment, cmd.commitment_id, what="commitment")
-        member = uow.lock(Member, commitment.member_id, what="member")
         plans.check_modification(submitted_on=commitment.submitted_on, today=_today(member, clock),
                                  stakeholders_approved=bool(cmd.approved_by), decision_process=cmd.decision_process)
         current = _commitment_in(commitment)
@@ -461,8 +466,9 @@ def modify_commitment(cmd: c.ModifyCommitment, *, uow: UnitOfWork, clock: Clock)
 
 def withdraw_commitment(cmd: c.WithdrawCommitment, *, uow: UnitOfWork, clock: Clock) -> None:
     with uow:
+        # Member before commitment, as every handler locks: opposite orders deadlock on PostgreSQL.
+        member = uow.lock(Member, uow.get(Commitment, cmd.commitment_id, what="commitment").member_id, what="member")
         commitment = uow.lock(Commitment, cmd.commitment_id, what="commitment")
-        member = uow.lock(Member, commitment.member_id, what="member")
         plans.check_modification(submitted_on=commitment.submitted_on, today=_today(member, clock),
                                  stakeholders_approved=bool(cmd.approved_by), decision_process=cmd.decision_process)
         commitment.version += 1

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 from transitions import EventData, Machine
 
 from lifecycle import audit
-from lifecycle.models import TransitionRecord
+from lifecycle.models import Member, TransitionRecord
 from policies.errors import TriggerNotAllowed
-from policies.machines import MACHINES, TransitionRow, rows_for, sources_of
+from policies.machines import MACHINES, TERMINAL_MEMBER_STATES, TransitionRow, rows_for, sources_of
 
 
 @dataclass
@@ -97,6 +97,14 @@ def possible_triggers(entity) -> list[str]:
 def fire(entity, trigger: str, ctx: TransitionContext) -> TransitionRecord:
     """Fire ``trigger`` on ``entity``; refuses with the transition's rule when it is not possible."""
     kind = entity.subject_type
+    if kind == "commitment":
+        # A revoked (terminal) member's commitments are closed with it: nothing more happens to them.
+        owner = ctx.session.get(Member, entity.member_id)
+        if owner is not None and owner.state in TERMINAL_MEMBER_STATES:
+            raise TriggerNotAllowed(
+                f"The member is {owner.state}; nothing more can happen to its commitments.",
+                rule="R2.11", field="state",
+            )
     rows = rows_for(kind, trigger, entity.state)
     if not rows:
         allowed = sources_of(kind, trigger)
