@@ -13,7 +13,7 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
+from rich.table import Table as _RichTable
 
 from config.logging import configure_logging
 from config.settings import Settings
@@ -46,6 +46,13 @@ for sub, name in [(db_app, "db"), (jurisdiction_app, "jurisdiction"), (call_app,
                   (tracker_app, "tracker"), (assessment_app, "assessment"), (evidence_app, "evidence"),
                   (deadline_app, "deadlines"), (audit_app, "audit"), (plan_app, "plan")]:
     app.add_typer(sub, name=name)
+
+class Table(_RichTable):
+    """A rich table whose cells are plain text: names and reasons are never read as markup."""
+
+    def add_row(self, *cells, **kw):  # type: ignore[override]
+        super().add_row(*(None if c is None else escape(str(c)) for c in cells), **kw)
+
 
 out = Console()
 err = Console(stderr=True, soft_wrap=True)  # a refusal stays one line that scripts can grep
@@ -328,7 +335,8 @@ def member_show(ctx: typer.Context, member_id: int) -> None:
         data = queries.member_detail(s, member_id)
     if e.as_json:
         return _emit(e, data)
-    out.print(f"[bold]Member {data['id']}[/bold] {data['name']} ({data['jurisdiction']}, {data['country']})")
+    out.print(f"[bold]Member {data['id']}[/bold] {escape(data['name'])} ({escape(data['jurisdiction'])}, "
+              f"{escape(data['country'])})")
     out.print(f"state: [bold]{data['state']}[/bold] since {data['since']}"
               + (" (voluntary)" if data["voluntary_inactivity"] else ""))
     out.print("possible now: " + (", ".join(data["possible_triggers"]) or "nothing"))
@@ -611,8 +619,14 @@ def demo(ctx: typer.Context,
 
 
 def main() -> None:
+    from sqlalchemy.exc import OperationalError
+
     try:
         app()
+    except OperationalError as exc:
+        err.print(f"[red]error:[/red] the database cannot be reached or used: {escape(str(exc.orig))}",
+                  highlight=False)
+        sys.exit(2)
     except RuleViolation as exc:
         if _refusals_as_json:
             sys.stderr.write(json.dumps(exc.as_dict(), ensure_ascii=False, default=str) + "\n")

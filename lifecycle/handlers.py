@@ -279,10 +279,10 @@ def submit_plan(cmd: c.SubmitPlan, *, uow: UnitOfWork, clock: Clock) -> int:
     """R2.4: a plan that passes §3 validation starts implementation, for every coalition member."""
     p = cmd.plan
     with uow:
-        member = uow.lock(Member, cmd.member_id, what="member")
-        partners = []
-        for other_id in sorted(set(p.coalition) - {member.id}):
-            partners.append(uow.lock(Member, other_id, what="member"))
+        # Every member of a joint plan is locked in id order, so two partners filing at once serialize.
+        locked = {ident: uow.lock(Member, ident, what="member") for ident in sorted({cmd.member_id, *p.coalition})}
+        member = locked[cmd.member_id]
+        partners = [m for ident, m in locked.items() if ident != cmd.member_id]
         for m in (member, *partners):
             if m.state != MemberState.co_creation:
                 raise TriggerNotAllowed(
@@ -662,6 +662,8 @@ def apply_status(cmd: c.ApplyStatus, *, uow: UnitOfWork, clock: Clock) -> None:
             member.inactivity_rule, member.voluntary_inactivity = cmd.rule, False
         elif cmd.trigger == "place_on_probation":
             member.probation_rule = cmd.rule
+        elif cmd.trigger == "revoke" and member.current_plan is not None:
+            member.current_plan.status = "revoked"
         elif cmd.trigger in ("reinstate", "resume"):
             member.inactivity_rule = member.probation_rule = None
             member.voluntary_inactivity = False

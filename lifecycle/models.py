@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 import pendulum
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from lifecycle.db import UTCInstant
@@ -270,6 +270,7 @@ class Deadline(Base):
     """An obligation with a date (§4–§6); fired by the deadline engine."""
 
     __tablename__ = "deadlines"
+    __table_args__ = (Index("ix_deadlines_pending_breach", "status", "breach_at", "id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
     subject_type: Mapped[str] = mapped_column(String(20))
@@ -284,6 +285,39 @@ class Deadline(Base):
     closed_by: Mapped[int | None] = mapped_column(ForeignKey("transition_records.id"))
     closed_at: Mapped[pendulum.DateTime | None]
     opened_at: Mapped[pendulum.DateTime]
+    next_reminder_at: Mapped[pendulum.DateTime | None] = mapped_column(index=True)
+    reminders_sent: Mapped[list[Any]] = mapped_column(default=list)
+
+
+class Finding(Base):
+    """What a timed check found (D7, D9): the rule, and whether it caused a transition."""
+
+    __tablename__ = "findings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    deadline_id: Mapped[int | None] = mapped_column(ForeignKey("deadlines.id"))
+    rule_id: Mapped[str] = mapped_column(String(10))
+    outcome: Mapped[str] = mapped_column(String(20))  # transition | recorded | superseded | overdue
+    found_at: Mapped[pendulum.DateTime]
+    transition_id: Mapped[int | None] = mapped_column(ForeignKey("transition_records.id"))
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class OutboxEvent(Base):
+    """An event that owes someone a letter, written in the transaction that caused it (R7.3)."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    rule_id: Mapped[str | None] = mapped_column(String(10))
+    recipient_role: Mapped[str] = mapped_column(String(40))
+    transition_id: Mapped[int | None] = mapped_column(ForeignKey("transition_records.id"))
+    deadline_id: Mapped[int | None] = mapped_column(ForeignKey("deadlines.id"))
+    payload: Mapped[dict[str, Any]]
+    created_at: Mapped[pendulum.DateTime]
+    status: Mapped[str] = mapped_column(String(12), default="pending", index=True)
 
 
 class TransitionRecord(Base):

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pendulum
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lifecycle import outbox
 from lifecycle.models import ActionPlan, Commitment, Deadline, Member, TransitionRecord
-from policies.calendar import breach_instant, local_date
+from policies.calendar import breach_instant, local_date, start_of_local_day
+from policies.notices import DEFAULT_REMINDER_DAYS, reminder_days
 from policies.deadlines import (
     CANCELS,
     CLOSES_AS_BREACHED,
@@ -22,7 +26,6 @@ from policies.deadlines import (
     end_of_commitment_due,
 )
 
-DEFAULT_REMINDER_DAYS = [30, 7]
 
 
 def on_transition(ctx, entity, trigger: str, record: TransitionRecord) -> None:
@@ -30,6 +33,8 @@ def on_transition(ctx, entity, trigger: str, record: TransitionRecord) -> None:
     session: Session = ctx.session
     key = (entity.subject_type, trigger)
     member = entity if isinstance(entity, Member) else session.get(Member, entity.member_id)
+    if entity is member:
+        outbox.on_transition(session, member, record)
     for kind in CLOSES_AS_MET.get(key, ()):
         close(session, member_id=member.id, kind=kind, status=DeadlineStatus.met, now=ctx.now, by=record,
               subject=subject_of(kind, entity, member))
@@ -81,6 +86,7 @@ def open_deadline(
     due,
     now: pendulum.DateTime,
     by: TransitionRecord | None,
+    reminders: tuple[int, ...] | None = None,
 ) -> Deadline:
     """Open an obligation; an identical pending one is kept rather than doubled."""
     existing = session.scalars(
@@ -94,6 +100,9 @@ def open_deadline(
     ).first()
     if existing is not None:
         return existing
+    days = reminder_days(reminders if reminders is not None else DEFAULT_REMINDER_DAYS)
+    if kind is DeadlineKind.plan_end:
+        days = ()  # the end of a plan is an event, not something to remind anyone of
     deadline = Deadline(
         member_id=member.id,
         subject_type=subject_type,
@@ -103,13 +112,23 @@ def open_deadline(
         due_on=due,
         breach_at=breach_instant(due, member.jurisdiction.time_zone),
         status=DeadlineStatus.pending.value,
-        reminder_days=list(DEFAULT_REMINDER_DAYS),
+        reminder_days=list(days),
         opened_by=by.id if by is not None else None,
         opened_at=now,
+        next_reminder_at=next_reminder(due, member.jurisdiction.time_zone, days, after=now),
     )
     session.add(deadline)
     session.flush()
     return deadline
+
+
+def next_reminder(due, tz: str, days, *, after: pendulum.DateTime) -> pendulum.DateTime | None:
+    """The first reminder instant still ahead: local midnight ``d`` days before the due date."""
+    for d in sorted(days, reverse=True):
+        at = start_of_local_day(due - dt.timedelta(days=d), tz)
+        if at > after:
+            return at
+    return None
 
 
 def close(

@@ -1,0 +1,381 @@
+"""The deadline engine: judge due deadlines as of a business instant and fire their rules.
+
+``fire_deadline(id)`` is the unit of work of the timed workers: it locks the member, judges
+every pending deadline of that member breached at the same instant together (D7), fires at
+most one status transition with actor ``system`` and the deadline's rule, records every
+finding, closes the deadlines (breached when the rule held, met when it no longer did, D6),
+and opens the successors of recurring checks. Firing twice is a no-op.
+
+``tick(now)`` claims due deadlines in breach order, in batches, and fires each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pendulum
+import structlog
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from lifecycle import obligations, outbox
+from lifecycle.clock import Clock
+from lifecycle.machines import TransitionContext, fire
+from lifecycle.models import ActionPlan, Commitment, Deadline, Finding, Meeting, Member, TrackerUpdate, TransitionRecord
+from lifecycle.uow import UnitOfWork
+from policies.calendar import (
+    Quarter,
+    add_months,
+    breach_instant,
+    next_quarter_check_due,
+    start_of_local_day,
+)
+from policies.deadlines import MONITORING_DELIVERABLES, DeadlineKind as K, DeadlineStatus
+from policies.errors import NotFound
+from policies.machines import ACTIVE_STATES, TERMINAL_MEMBER_STATES, CommitmentState, MemberState
+from policies.notices import DELIVERABLE_RECIPIENTS, MEMBER_RECIPIENTS
+from policies.timed import SEVERITY, QuarterRecord, meeting_finding, quarterly_finding
+
+log = structlog.get_logger(__name__)
+SYSTEM = "system"
+
+
+@dataclass
+class Verdict:
+    """What one due deadline finds as of its breach instant."""
+
+    deadline: Deadline
+    rule: str | None = None  # the rule that holds, or None when the condition no longer holds (D6)
+    trigger: str | None = None  # the member transition it calls for, if the member's state allows one
+    detail: str = ""
+    successor_due: object | None = None  # the due date of a recurring check's successor
+
+
+@dataclass
+class FireReport:
+    deadlines: int = 0
+    transitions: list[dict] = field(default_factory=list)
+    findings: list[dict] = field(default_factory=list)
+    reminders: int = 0
+    opened_due: bool = False
+
+    def merge(self, other: "FireReport") -> None:
+        self.deadlines += other.deadlines
+        self.transitions += other.transitions
+        self.findings += other.findings
+        self.reminders += other.reminders
+
+
+# ---------------------------------------------------------------- judging
+
+
+def _history(session: Session, member: Member) -> list[TransitionRecord]:
+    return list(session.scalars(
+        select(TransitionRecord)
+        .where(TransitionRecord.subject_type == "member", TransitionRecord.subject_id == member.id)
+        .order_by(TransitionRecord.seq)
+    ))
+
+
+def _implementing_throughout(history: list[TransitionRecord], start, end) -> bool:
+    """D3: the member was implementing for the whole of [start, end)."""
+    state = None
+    for r in history:
+        if r.business_time <= start:
+            state = r.to_state
+        elif r.business_time < end and r.to_state != MemberState.implementing:
+            return False
+    return state == MemberState.implementing
+
+
+def _quarter_record(session: Session, member: Member, q: Quarter, history) -> QuarterRecord:
+    tz = member.jurisdiction.time_zone
+    start, end = start_of_local_day(q.start, tz), breach_instant(q.end, tz)
+    updates = list(session.scalars(select(TrackerUpdate).where(
+        TrackerUpdate.member_id == member.id, TrackerUpdate.filed_at >= start, TrackerUpdate.filed_at < end)))
+    completed = session.scalar(select(func.count()).select_from(Commitment).where(
+        Commitment.member_id == member.id, Commitment.completed_on >= q.start, Commitment.completed_on <= q.end)) or 0
+    return QuarterRecord(quarter=q, counts=_implementing_throughout(history, start, end), updated=bool(updates),
+                         progressed=any(u.progress for u in updates) or completed > 0)
+
+
+def _judge(session: Session, member: Member, d: Deadline) -> Verdict:
+    kind = K(d.kind)
+    state = member.state
+    plan = session.get(ActionPlan, d.subject_id) if d.subject_type == "plan" else member.current_plan
+    plan_in_force = plan is not None and plan.status == "in_force" and member.current_plan_id == plan.id
+    if state in TERMINAL_MEMBER_STATES:
+        return Verdict(d)
+    if kind is K.first_plan:
+        if member.current_plan_id is None and state in (MemberState.orientation, MemberState.co_creation):
+            return Verdict(d, "R5.1", "become_inactive" if state == MemberState.co_creation else None,
+                           f"no action plan filed by {d.due_on.isoformat()}")
+    elif kind is K.next_plan:
+        if not plan_in_force and state in (MemberState.co_creation, MemberState.inactive, MemberState.probation):
+            return Verdict(d, "R5.2", "become_inactive" if state == MemberState.co_creation else None,
+                           f"no new action plan filed by {d.due_on.isoformat()}")
+    elif kind is K.plan_end:
+        if plan_in_force:
+            return Verdict(d, "R2.5", "end_plan", f"plan {plan.id} ended on {plan.end_on.isoformat()}")
+    elif kind is K.quarterly_tracker_check:
+        if plan_in_force:
+            later = Quarter.containing(d.due_on)
+            history = _history(session, member)
+            found = quarterly_finding(_quarter_record(session, member, later.previous(), history),
+                                      _quarter_record(session, member, later, history))
+            verdict = Verdict(d, successor_due=next_quarter_check_due(d.due_on))
+            if found:
+                verdict.rule = found
+                verdict.trigger = "become_inactive" if state == MemberState.implementing else None
+                verdict.detail = (f"no tracker update in {later.previous()} and {later}" if found == "R5.4"
+                                  else f"no progress on any commitment in {later.previous()} and {later}")
+            return verdict
+    elif kind is K.meeting_check:
+        if plan_in_force:
+            since = add_months(d.due_on, -12)
+            meetings = session.scalar(select(func.count()).select_from(Meeting).where(
+                Meeting.member_id == member.id, Meeting.phase == "implementation",
+                Meeting.non_governmental_participants > 0, Meeting.held_on > since,
+                Meeting.held_on <= d.due_on)) or 0
+            months = (d.due_on.year - plan.filed_on.year) * 12 + d.due_on.month - plan.filed_on.month
+            verdict = Verdict(d, successor_due=add_months(plan.filed_on, 12 * (months // 12 + 1)))
+            if meeting_finding(meetings):
+                verdict.rule = "R6.2"
+                verdict.trigger = "place_on_probation" if state in ACTIVE_STATES else None
+                verdict.detail = f"{meetings} implementation meeting(s) with stakeholders in the 12 months to {d.due_on}"
+            return verdict
+    elif kind is K.probation_clock:
+        if state == MemberState.inactive and not member.voluntary_inactivity:
+            return Verdict(d, "R6.1", "place_on_probation", f"inactive since {d.opened_at.to_date_string()}")
+    elif kind is K.revocation_clock:
+        if state == MemberState.probation:
+            return Verdict(d, "R6.5", "revoke", f"on probation since {d.opened_at.to_date_string()}")
+    elif kind in MONITORING_DELIVERABLES:
+        return Verdict(d, d.rule_id, None, f"{kind.value.replace('_', ' ')} due {d.due_on.isoformat()} not filed")
+    return Verdict(d)
+
+
+# ---------------------------------------------------------------- firing
+
+
+def _ctx(session: Session, at, recorded_at, rule: str, reason: str) -> TransitionContext:
+    return TransitionContext(session=session, now=at, recorded_at=recorded_at, actor=SYSTEM, reason=reason, rule=rule)
+
+
+def _end_plan(uow: UnitOfWork, member: Member, plan: ActionPlan, at, recorded_at, fire_member: bool) -> list:
+    """R2.5 at the plan's end; D9: for an inactive member or one on probation, the plan ends all the same."""
+    from lifecycle.handlers import end_plan
+
+    s = uow.session
+    ctx = _ctx(s, at, recorded_at, "R2.5", f"plan {plan.id} ended on {plan.end_on.isoformat()}")
+    if fire_member:
+        end_plan(uow, member, ctx)
+        return ctx.records
+    plan.status = "ended"
+    for commitment in plan.commitments:
+        if commitment.state == CommitmentState.implementing:
+            fire(commitment, "end_incomplete", _ctx(s, at, recorded_at, "R4.2", ctx.reason))
+    obligations.close(s, member_id=member.id, kind=(K.quarterly_tracker_check, K.meeting_check),
+                      status=DeadlineStatus.cancelled, now=at, subject=("plan", plan.id))
+    obligations.close(s, member_id=member.id, kind=K.plan_end, status=DeadlineStatus.met, now=at,
+                      subject=("plan", plan.id))
+    from policies.deadlines import Anchors, due_on
+
+    obligations.open_deadline(s, member=member, subject_type="member", subject_id=member.id, kind=K.next_plan,
+                              due=due_on(K.next_plan, Anchors(transition_day=plan.end_on, plan_end=plan.end_on)),
+                              now=at, by=None)
+    return ctx.records
+
+
+def _remind(session: Session, member: Member, d: Deadline, now) -> int:
+    tz = member.jurisdiction.time_zone
+    sent = 0
+    for days in sorted(d.reminder_days or [], reverse=True):
+        at = start_of_local_day(d.due_on - pendulum.duration(days=days), tz)
+        if at > now or days in (d.reminders_sent or []):
+            continue
+        roles = DELIVERABLE_RECIPIENTS[:2] if K(d.kind) in MONITORING_DELIVERABLES else MEMBER_RECIPIENTS[:1]
+        for role in roles:
+            outbox.emit(session, key=f"reminder:{d.id}:{days}:{role}", kind="reminder", member_id=member.id,
+                        recipient_role=role, created_at=at, rule_id=d.rule_id, deadline_id=d.id,
+                        payload={"deadline_kind": d.kind, "due_on": d.due_on.isoformat(), "days_before": days})
+        d.reminders_sent = [*(d.reminders_sent or []), days]
+        sent += 1
+    d.next_reminder_at = obligations.next_reminder(d.due_on, tz, [x for x in d.reminder_days or []
+                                                                     if x not in d.reminders_sent], after=now)
+    return sent
+
+
+def fire_deadline(deadline_id: int, *, uow: UnitOfWork, clock: Clock) -> FireReport:
+    """Judge and fire one due deadline (and any of its member's due at the same instant)."""
+    report = FireReport()
+    with uow:
+        s = uow.session
+        member_id = s.scalar(select(Deadline.member_id).where(Deadline.id == deadline_id))
+        if member_id is None:
+            raise NotFound(f"There is no deadline {deadline_id}.", field="id")
+        member = uow.lock(Member, member_id, what="member")  # member first, as every handler locks
+        d = uow.lock(Deadline, deadline_id, what="deadline")
+        now = clock.now()
+        if d.status != DeadlineStatus.pending:
+            return report  # already fired or closed: a redelivered message changes nothing
+        if d.breach_at > now:
+            if d.next_reminder_at is not None and d.next_reminder_at <= now:
+                report.reminders = _remind(s, member, d, now)
+                uow.commit()
+            return report
+        at = d.breach_at
+        recorded_at = uow.recorded_at()
+        known = s.scalar(select(func.max(Deadline.id)).where(Deadline.member_id == member.id)) or 0
+        group = list(s.scalars(select(Deadline).where(
+            Deadline.member_id == member.id, Deadline.status == DeadlineStatus.pending.value,
+            Deadline.breach_at == at).order_by(Deadline.id).with_for_update()))
+        verdicts = [_judge(s, member, g) for g in group]
+        state_before = member.state
+
+        # Close first, so that the transition's own bookkeeping never reopens what was judged here.
+        for v in verdicts:
+            v.deadline.status = (DeadlineStatus.breached if v.rule and v.trigger != "end_plan"
+                                 else DeadlineStatus.met).value
+            v.deadline.closed_at = at
+            v.deadline.next_reminder_at = None
+        report.deadlines = len(group)
+
+        # D7: of the status transitions called for, the most severe one fires; the others are recorded.
+        status_verdicts = [v for v in verdicts if v.rule and v.trigger and v.trigger != "end_plan"]
+        chosen = max(status_verdicts, key=lambda v: SEVERITY[_dest(v.trigger)], default=None)
+        record = None
+        if chosen is not None:
+            ctx = _ctx(s, at, recorded_at, chosen.rule, chosen.detail)
+            record = fire(member, chosen.trigger, ctx)
+            if chosen.trigger == "become_inactive":
+                member.inactivity_rule, member.voluntary_inactivity = chosen.rule, False
+            elif chosen.trigger == "place_on_probation":
+                member.probation_rule = chosen.rule
+            elif chosen.trigger == "revoke" and member.current_plan is not None:
+                member.current_plan.status = "revoked"
+            for v in verdicts:
+                if v is chosen:
+                    continue
+                if v.deadline.kind in (K.first_plan, K.next_plan) and v.deadline.closed_by is None:
+                    v.deadline.closed_by = record.id
+            chosen.deadline.closed_by = record.id
+            report.transitions.append(_transition_row(record))
+
+        for v in verdicts:
+            if not v.rule or v.trigger == "end_plan":
+                continue
+            outcome = ("transition" if v is chosen else "superseded" if v.trigger else
+                       "overdue" if K(v.deadline.kind) in MONITORING_DELIVERABLES else "recorded")
+            s.add(Finding(member_id=member.id, deadline_id=v.deadline.id, rule_id=v.rule, outcome=outcome,
+                          found_at=at, transition_id=record.id if v is chosen else None, detail=v.detail))
+            report.findings.append({"member_id": member.id, "deadline_id": v.deadline.id, "rule_id": v.rule,
+                                    "outcome": outcome, "at": at.to_iso8601_string()})
+            if outcome in ("overdue", "recorded"):
+                roles = DELIVERABLE_RECIPIENTS if outcome == "overdue" else MEMBER_RECIPIENTS
+                for role in roles:
+                    outbox.emit(s, key=f"overdue:{v.deadline.id}:{role}", kind="overdue", member_id=member.id,
+                                recipient_role=role, created_at=at, rule_id=v.rule, deadline_id=v.deadline.id,
+                                payload={"deadline_kind": v.deadline.kind, "due_on": v.deadline.due_on.isoformat(),
+                                         "detail": v.detail})
+
+        # Recurring checks open their successor while the member is in the programme.
+        for v in verdicts:
+            if v.successor_due is not None and member.state not in TERMINAL_MEMBER_STATES:
+                obligations.open_deadline(s, member=member, subject_type=v.deadline.subject_type,
+                                          subject_id=v.deadline.subject_id, kind=K(v.deadline.kind),
+                                          due=v.successor_due, now=at, by=record)
+
+        for v in verdicts:
+            if v.trigger == "end_plan" and member.state not in TERMINAL_MEMBER_STATES:
+                plan = s.get(ActionPlan, v.deadline.subject_id)
+                if plan is not None and plan.status == "in_force":
+                    fire_member = member.state == MemberState.implementing
+                    for r in _end_plan(uow, member, plan, at, recorded_at, fire_member):
+                        if r.subject_type == "member":
+                            report.transitions.append(_transition_row(r))
+                v.deadline.status = DeadlineStatus.met.value
+        s.flush()
+        report.opened_due = bool(s.scalar(select(func.count()).select_from(Deadline).where(
+            Deadline.member_id == member.id, Deadline.id > known, Deadline.status == DeadlineStatus.pending.value,
+            Deadline.breach_at <= now)))
+        uow.commit()
+    for t in report.transitions:
+        log.info("transition_fired", **t)
+    if state_before != member.state or report.findings:
+        log.debug("deadline_fired", deadline_id=deadline_id, member_id=member.id, findings=len(report.findings))
+    return report
+
+
+def _dest(trigger: str) -> str:
+    return {"become_inactive": "inactive", "place_on_probation": "probation", "revoke": "revoked"}[trigger]
+
+
+def _transition_row(r: TransitionRecord) -> dict:
+    return {"subject": f"{r.subject_type}:{r.subject_id}", "from_state": r.from_state, "to_state": r.to_state,
+            "trigger": r.trigger, "rule_id": r.rule_id, "business_time": r.business_time.to_iso8601_string(),
+            "actor": r.actor}
+
+
+# ---------------------------------------------------------------- claiming and ticking
+
+
+def claim_due(session: Session, now, *, limit: int, exclude: set[int] | frozenset = frozenset()) -> list[int]:
+    """Ids of pending deadlines due (breached or owing a reminder) as of ``now``, in breach order.
+
+    PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so that several schedulers share the work.
+    """
+    dialect = session.get_bind().dialect.name
+    ids: list[int] = []
+    for condition in (Deadline.breach_at <= now, Deadline.next_reminder_at <= now):
+        stmt = (select(Deadline.id).where(Deadline.status == DeadlineStatus.pending.value, condition)
+                .order_by(Deadline.breach_at, Deadline.id).limit(limit))
+        if exclude:
+            stmt = stmt.where(Deadline.id.not_in(exclude))
+        if dialect == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        ids += [i for i in session.scalars(stmt) if i not in ids]
+        if ids:
+            break  # breaches first; reminders once nothing is breached
+    return ids
+
+
+@dataclass
+class TickReport:
+    now: str
+    deadlines: int = 0
+    transitions: list[dict] = field(default_factory=list)
+    findings: list[dict] = field(default_factory=list)
+    reminders: int = 0
+    failed: list[int] = field(default_factory=list)
+
+
+def tick(now: pendulum.DateTime, *, session_factory: sessionmaker, clock: Clock, batch: int = 200,
+         on_fired: Callable[[FireReport], None] | None = None) -> TickReport:
+    """One sweep as of ``now``: fire every due deadline, in breach order, until none is left."""
+    report = TickReport(now=now.to_iso8601_string())
+    failed: set[int] = set()
+    while True:
+        with session_factory() as s:
+            ids = claim_due(s, now, limit=batch, exclude=failed)
+            s.commit()
+        if not ids:
+            break
+        for deadline_id in ids:
+            try:
+                fired = fire_deadline(deadline_id, uow=UnitOfWork(session_factory), clock=clock)
+            except Exception:  # one broken deadline must not stop the others; it is retried next tick
+                log.exception("deadline_failed", deadline_id=deadline_id)
+                failed.add(deadline_id)
+                continue
+            report.deadlines += fired.deadlines
+            report.transitions += fired.transitions
+            report.findings += fired.findings
+            report.reminders += fired.reminders
+            if on_fired:
+                on_fired(fired)
+            if fired.opened_due:
+                break  # a newly due deadline may come before the rest of this batch: claim again in order
+    report.failed = sorted(failed)
+    return report

@@ -1,0 +1,48 @@
+"""The letters outbox: events that owe someone a letter, written in the causing transaction (R7.3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pendulum
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lifecycle.models import Member, OutboxEvent, TransitionRecord
+from policies.notices import STATUS_LETTERS, STATUS_RECIPIENTS
+
+
+def emit(
+    session: Session,
+    *,
+    key: str,
+    kind: str,
+    member_id: int,
+    recipient_role: str,
+    created_at: pendulum.DateTime,
+    rule_id: str | None = None,
+    transition_id: int | None = None,
+    deadline_id: int | None = None,
+    payload: dict[str, Any] | None = None,
+) -> OutboxEvent:
+    """Add one event unless its idempotency key is already there; the caller holds the member's lock."""
+    existing = session.scalar(select(OutboxEvent).where(OutboxEvent.idempotency_key == key))
+    if existing is not None:
+        return existing
+    event = OutboxEvent(idempotency_key=key, kind=kind, member_id=member_id, rule_id=rule_id,
+                        recipient_role=recipient_role, transition_id=transition_id, deadline_id=deadline_id,
+                        payload=payload or {}, created_at=created_at, status="pending")
+    session.add(event)
+    return event
+
+
+def on_transition(session: Session, member: Member, record: TransitionRecord) -> None:
+    """A member transition that owes a status letter puts one event per recipient in the outbox."""
+    kind = STATUS_LETTERS.get(record.trigger)
+    if kind is None or record.subject_type != "member":
+        return
+    for role in STATUS_RECIPIENTS:
+        emit(session, key=f"transition:{record.id}:{kind}:{role}", kind=kind, member_id=member.id,
+             recipient_role=role, created_at=record.business_time, rule_id=record.rule_id, transition_id=record.id,
+             payload={"from": record.from_state, "to": record.to_state, "reason": record.reason,
+                      "business_time": record.business_time.to_iso8601_string()})
