@@ -194,3 +194,13 @@ class AddEvidence:
     url: str
     actor: str
     title: str | None = None
+
+
+@dataclass(frozen=True)
+class ExtendFirstPlanDeadline:
+    """The Support Unit grants a new member more time to file its first plan (R5.1)."""
+
+    member_id: int
+    new_due: dt.date
+    actor: str
+    reason: str

@@ -25,7 +25,9 @@ from lifecycle.models import (
     Coalition,
     Commitment,
     CommitmentVersion,
+    Deadline,
     Evidence,
+    Finding,
     InactivityRequest,
     Jurisdiction,
     Meeting,
@@ -38,7 +40,7 @@ from lifecycle.models import (
 from lifecycle.schemas import CommitmentIn, LetterOfSupportIn, MilestoneIn
 from lifecycle.uow import UnitOfWork
 from policies import assessments, joining, plans
-from policies.calendar import Quarter, local_date, validate_timezone
+from policies.calendar import Quarter, breach_instant, local_date, validate_timezone
 from policies.deadlines import DeadlineKind, DeadlineStatus
 from policies.errors import InvalidInput, NotFound, RuleViolation, TriggerNotAllowed
 from policies.machines import OPEN_COMMITMENT_STATES, CommitmentState, MemberState
@@ -702,3 +704,32 @@ def add_evidence(cmd: c.AddEvidence, *, uow: UnitOfWork, clock: Clock) -> int:
         uow.session.flush()
         uow.commit()
         return ev.id
+
+
+def extend_first_plan_deadline(cmd: c.ExtendFirstPlanDeadline, *, uow: UnitOfWork, clock: Clock) -> int:
+    """R5.1: an extension moves the first-plan deadline; only a later date, only while it is pending."""
+    if _blank(cmd.reason):
+        raise InvalidInput("An extension gives its reason.", rule="R5.1", field="reason")
+    with uow:
+        member = uow.lock(Member, cmd.member_id, what="member")
+        deadline = uow.session.scalar(select(Deadline).where(
+            Deadline.member_id == member.id, Deadline.kind == DeadlineKind.first_plan.value,
+            Deadline.status == DeadlineStatus.pending.value).with_for_update())
+        if deadline is None:
+            raise RuleViolation("There is no pending first-plan deadline to extend.", rule="R5.1", field="member_id",
+                                hint="Extensions apply to new members that have not filed their first plan yet.")
+        if cmd.new_due <= deadline.due_on:
+            raise InvalidInput(f"An extension moves the deadline later than {deadline.due_on.isoformat()}.",
+                               rule="R5.1", field="new_due")
+        tz = member.jurisdiction.time_zone
+        member.first_plan_due = cmd.new_due
+        deadline.due_on = cmd.new_due
+        deadline.breach_at = breach_instant(cmd.new_due, tz)
+        deadline.reminders_sent = []
+        deadline.next_reminder_at = obligations.next_reminder(cmd.new_due, tz, deadline.reminder_days or [],
+                                                              after=clock.now())
+        uow.session.add(Finding(member_id=member.id, deadline_id=deadline.id, rule_id="R5.1", outcome="extended",
+                                found_at=clock.now(), detail=f"extended to {cmd.new_due.isoformat()} by {cmd.actor}: "
+                                                              f"{cmd.reason}"))
+        uow.commit()
+        return deadline.id
