@@ -36,7 +36,7 @@ $(STAMP): requirements.lock pyproject.toml $(wildcard */__init__.py)
 	touch $@
 
 run: venv
-	$(BIN)/ogp-lifecycle demo
+	$(BIN)/ogp-lifecycle run
 
 # PostgreSQL: the server binaries on PATH (initdb, pg_ctl, postgres) if there, else a
 # Debian install under /usr/lib/postgresql/*/bin; the tests look in the same places.
@@ -50,6 +50,7 @@ system-deps:
 	}
 	missing=()
 	have_postgres || missing+=(postgresql)
+	command -v redis-server >/dev/null || [ -x /usr/bin/redis-server ] || missing+=(redis-server)
 	# As root the test server runs as a system user that the tests create with useradd.
 	if [ "$$(id -u)" = 0 ] && ! command -v useradd >/dev/null && [ ! -x /usr/sbin/useradd ]; then missing+=(passwd); fi
 	if [ $${#missing[@]} -eq 0 ]; then exit 0; fi
@@ -62,6 +63,7 @@ system-deps:
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends "$${missing[@]}" >/dev/null
 	have_postgres || { echo "PostgreSQL is still missing after installing it" >&2; exit 1; }
+	command -v redis-server >/dev/null || { echo "redis-server is still missing after installing it" >&2; exit 1; }
 
 test: venv system-deps
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -26,6 +26,14 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     support_unit_email: str = "support@ogplocal.example"
     deadline_reminder_days: tuple[int, ...] = Field(default=(30, 7))
+    redis_url: str | None = None
+    scheduler_interval_s: float = Field(default=60.0, gt=0)
+    tick_batch: int = Field(default=500, ge=1)
+    worker_threads: int = Field(default=4, ge=1)
+    # A message held by a worker that died is redelivered once its heartbeat is this old and
+    # another worker's broker call runs maintenance (chance per million calls).
+    broker_heartbeat_timeout_ms: int = Field(default=10_000, ge=1_000)
+    broker_maintenance_chance: int = Field(default=250_000, ge=1, le=1_000_000)
 
     @model_validator(mode="after")
     def _defaults(self) -> "Settings":

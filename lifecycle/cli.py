@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 from dataclasses import dataclass
 from functools import cached_property
@@ -103,7 +104,10 @@ def main_options(
     global _refusals_as_json
     _refusals_as_json = as_json
     settings = Settings(**({"database_url": db} if db else {}))
-    configure_logging(fmt=settings.log_format, level=settings.log_level)
+    # Processes log every transition; one-shot commands print their own results, so they log warnings only.
+    service = ctx.invoked_subcommand in ("run", "scheduler", "worker", "serve")
+    level = settings.log_level if service or "OGP_LOG_LEVEL" in os.environ else "WARNING"
+    configure_logging(fmt=settings.log_format, level=level)
     clock: Clock = SystemClock()
     if now is not None:
         if not settings.allow_simulated_clock:
@@ -325,6 +329,17 @@ def member_status(
     e.run(handlers.apply_status, c.ApplyStatus(member_id=member_id, trigger=action, rule=rule, actor=e.actor,
                                                reason=reason))
     _done(e, f"member {member_id}: {action} ({rule})")
+
+
+@member_app.command("extend")
+def member_extend(ctx: typer.Context, member_id: int,
+                  to: Annotated[str, typer.Option("--to", help="The new first-plan due date.")],
+                  reason: Annotated[str, typer.Option()]) -> None:
+    """Grant a new member more time to file its first plan (R5.1)."""
+    e = env(ctx)
+    e.run(handlers.extend_first_plan_deadline, c.ExtendFirstPlanDeadline(member_id=member_id, new_due=_date(to, "--to"),
+                                                                        actor=e.actor, reason=reason))
+    _done(e, f"member {member_id}: first plan now due {to}")
 
 
 @member_app.command("show")
@@ -586,6 +601,121 @@ def audit_verify(ctx: typer.Context) -> None:
 
 
 # ---------------------------------------------------------------- diagrams, schema, demo
+
+
+def _simulated(e: Env, option: str) -> None:
+    if not e.settings.allow_simulated_clock:
+        raise _fail(f"{option} needs a simulated clock, which these settings forbid "
+                    "(set OGP_ALLOW_SIMULATED_CLOCK=true outside production).")
+
+
+def _print_transition(t: dict) -> None:
+    out.print(f"{t['business_time']}  {t['subject']}: {t['from_state'] or '—'} → [bold]{t['to_state']}[/bold]  "
+              f"({t['trigger']}, {t['rule_id']}, by {t['actor']})", highlight=False)
+
+
+@app.command("tick")
+def tick_command(ctx: typer.Context,
+                 now: Annotated[Optional[str], typer.Option("--now", help="Sweep as of this instant.")] = None,
+                 batch: Annotated[int, typer.Option(help="Deadlines claimed per batch.")] = 500) -> None:
+    """Run one sweep of the deadline engine: fire every due deadline, in breach order."""
+    from lifecycle.engine import tick
+
+    e = env(ctx)
+    clock = e.clock
+    if now is not None:
+        _simulated(e, "--now")
+        try:
+            clock = FixedClock(parse_instant(now))
+        except Exception:
+            raise _fail(f"--now: {now!r} is not an ISO 8601 instant.") from None
+    report = tick(clock.now(), session_factory=e.session_factory, clock=clock, batch=batch)
+    if e.as_json:
+        return _emit(e, report.__dict__)
+    for t in report.transitions:
+        _print_transition(t)
+    out.print(f"{report.deadlines} deadline(s) processed, {len(report.transitions)} transition(s), "
+              f"{len(report.findings)} finding(s), {report.reminders} reminder(s) as of {report.now}",
+              highlight=False)
+    if report.failed:
+        raise _fail(f"deadlines {report.failed} failed and will be retried; see the log.", code=1)
+
+
+@app.command("simulate")
+def simulate(ctx: typer.Context,
+             start: Annotated[str, typer.Option("--from", help="First instant.")],
+             end: Annotated[str, typer.Option("--to", help="Last instant.")],
+             step: Annotated[str, typer.Option(help="Step: 1d, 12h, 1w, 1m (month).")] = "1d") -> None:
+    """Advance a simulated clock from A to B, ticking at each step and printing each transition."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from lifecycle.engine import tick
+
+    e = env(ctx)
+    _simulated(e, "simulate")
+    try:
+        a, b = parse_instant(start), parse_instant(end)
+    except Exception:
+        raise _fail("--from and --to are ISO 8601 instants, e.g. 2027-01-01.") from None
+    units = {"h": "hours", "d": "days", "w": "weeks", "m": "months"}
+    if len(step) < 2 or step[-1] not in units or not step[:-1].isdigit() or int(step[:-1]) < 1:
+        raise _fail("--step is a positive number and a unit: h, d, w or m (e.g. 1d).")
+    if b < a:
+        raise _fail("--to comes after --from.")
+    delta = {units[step[-1]]: int(step[:-1])}
+    instants, t = [], a
+    while t <= b:
+        instants.append(t)
+        t = t.add(**delta)
+    if instants[-1] != b:
+        instants.append(b)
+    clock = FixedClock(a)
+    totals = {"transitions": 0, "findings": 0, "reminders": 0}
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeRemainingColumn(), console=err, transient=True, disable=e.as_json) as progress:
+        task = progress.add_task("simulating", total=len(instants))
+        for instant in instants:
+            clock.set(instant)
+            progress.update(task, description=instant.to_date_string())
+            report = tick(instant, session_factory=e.session_factory, clock=clock)
+            for tr in report.transitions:
+                if e.as_json:
+                    sys.stdout.write(json.dumps(tr) + "\n")
+                else:
+                    _print_transition(tr)
+            totals["transitions"] += len(report.transitions)
+            totals["findings"] += len(report.findings)
+            totals["reminders"] += report.reminders
+            progress.advance(task)
+    if not e.as_json:
+        out.print(f"{len(instants)} tick(s) from {a.to_iso8601_string()} to {b.to_iso8601_string()}: "
+                  f"{totals['transitions']} transition(s), {totals['findings']} finding(s), "
+                  f"{totals['reminders']} reminder(s)", highlight=False)
+
+
+@app.command("scheduler")
+def scheduler_command(ctx: typer.Context) -> None:
+    """Run the scheduler: every interval, enqueue fire_deadline(id) for each due deadline."""
+    from workers.service import run_scheduler
+
+    run_scheduler(env(ctx).settings)
+
+
+@app.command("worker")
+def worker_command(ctx: typer.Context,
+                   threads: Annotated[Optional[int], typer.Option(help="Worker threads.")] = None) -> None:
+    """Run a dramatiq worker consuming fire_deadline messages (Redis when OGP_REDIS_URL is set)."""
+    from workers.service import run_worker
+
+    run_worker(env(ctx).settings, threads=threads)
+
+
+@app.command("run")
+def run_command(ctx: typer.Context) -> None:
+    """Run the embedded service: scheduler thread and in-process worker on the configured database."""
+    from workers.service import run_embedded
+
+    run_embedded(env(ctx).settings)
 
 
 @app.command("diagram")

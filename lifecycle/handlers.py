@@ -569,7 +569,7 @@ def record_tracker_update(cmd: c.RecordTrackerUpdate, *, uow: UnitOfWork, clock:
         uow.session.add(update)
         uow.session.flush()
         if progress and member.state == MemberState.inactive:
-            member.voluntary_inactivity = False
+            member.voluntary_inactivity, member.inactivity_rule = False, None
             fire(member, "resume", _ctx(uow, clock, actor=cmd.actor, rule="R5.6",
                                         reason=f"tracker update {update.id} reports progress"))
         uow.commit()
