@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     deadline_reminder_days: tuple[int, ...] = Field(default=(30, 7))
     redis_url: str | None = None
     scheduler_interval_s: float = Field(default=60.0, gt=0)
+    # A due deadline enqueued this long ago and still pending is enqueued again (its message may
+    # have been lost, e.g. by a Redis restart without persistence).
+    scheduler_resend_after_s: float = Field(default=300.0, gt=0)
     tick_batch: int = Field(default=500, ge=1)
     worker_threads: int = Field(default=4, ge=1)
     # A message held by a worker that died is redelivered once its heartbeat is this old and

@@ -500,6 +500,8 @@ def assessment_file(
     ratings: Annotated[Path, typer.Option(help="Ratings as JSON or YAML (scales of §4).")],
     commitment: Annotated[Optional[int], typer.Option(help="The commitment (end_of_commitment only).")] = None,
     unmet: Annotated[Optional[list[str]], typer.Option(help="R3.11 requirement recorded as unmet; repeat.")] = None,
+    plan: Annotated[Optional[int], typer.Option(help="An earlier plan of the member (default: the current one).")]
+    = None,
 ) -> None:
     """File a start assessment, an end-of-commitment assessment or the final learning report."""
     e = env(ctx)
@@ -508,7 +510,7 @@ def assessment_file(
         raise _fail("--ratings: the file holds a mapping of ratings.")
     aid = e.run(handlers.file_assessment, c.FileAssessment(member_id=member_id, kind=kind, actor=e.actor,
                                                            ratings=data, commitment_id=commitment,
-                                                           unmet_requirements=tuple(unmet or ())))
+                                                           unmet_requirements=tuple(unmet or ()), plan_id=plan))
     _done(e, f"assessment {aid} filed", id=aid)
 
 
@@ -559,7 +561,7 @@ def audit_show(ctx: typer.Context, subject: Annotated[str, typer.Argument(help="
     t = Table("seq", "business time", "from", "to", "trigger", "rule", "actor", "reason")
     for r in rows:
         t.add_row(str(r["seq"]), r["business_time"], r["from_state"] or "—", r["to_state"], r["trigger"],
-                  r["rule_id"], escape(r["actor"]), escape(r["reason"] or ""))  # free text, not markup
+                  r["rule_id"], r["actor"], r["reason"] or "")
     _emit(e, rows, t)
 
 

@@ -169,6 +169,7 @@ class FileAssessment:
     ratings: dict
     commitment_id: int | None = None
     unmet_requirements: tuple[str, ...] = ()
+    plan_id: int | None = None  # default: the member's current plan
 
 
 @dataclass(frozen=True)

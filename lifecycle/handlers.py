@@ -40,7 +40,8 @@ from lifecycle.models import (
 from lifecycle.schemas import CommitmentIn, LetterOfSupportIn, MilestoneIn
 from lifecycle.uow import UnitOfWork
 from policies import assessments, joining, plans
-from policies.calendar import Quarter, breach_instant, local_date, validate_timezone
+from policies.calendar import Quarter, add_months, breach_instant, local_date, validate_timezone
+from policies.timed import meeting_finding
 from policies.deadlines import DeadlineKind, DeadlineStatus
 from policies.errors import InvalidInput, NotFound, RuleViolation, TriggerNotAllowed
 from policies.machines import OPEN_COMMITMENT_STATES, CommitmentState, MemberState
@@ -497,6 +498,13 @@ def file_assessment(cmd: c.FileAssessment, *, uow: UnitOfWork, clock: Clock) -> 
     with uow:
         member = uow.lock(Member, cmd.member_id, what="member")
         plan = member.current_plan
+        if cmd.plan_id is not None:
+            # An earlier plan's deliverables (R4.3 is due two months after its end) stay fileable.
+            plan = uow.get(ActionPlan, cmd.plan_id, what="action plan")
+            owners = uow.session.get(Coalition, plan.coalition_id).member_ids if plan.coalition_id else [plan.member_id]
+            if member.id not in owners:
+                raise InvalidInput(f"Action plan {plan.id} is not a plan of member {member.id}.", rule="R4.0",
+                                   field="plan_id")
         if plan is None:
             raise TriggerNotAllowed("Assessments are filed on a filed action plan.", rule="R4.0", field="plan")
         initial = tuple(x.id for x in plan.commitments if not x.is_replacement and x.state != CommitmentState.withdrawn)
@@ -517,22 +525,44 @@ def file_assessment(cmd: c.FileAssessment, *, uow: UnitOfWork, clock: Clock) -> 
             if done:
                 raise RuleViolation(f"The {kind.value.replace('_', ' ')} of plan {plan.id} was already filed.",
                                     rule=assessments.ASSESSMENT_RULES[kind], field="kind")
-        assessment = Assessment(plan_id=plan.id, commitment_id=cmd.commitment_id, kind=kind.value, filed_at=now,
-                                monitoring_body=plan.monitoring_body, ratings=dict(cmd.ratings),
+        # R4.2: a commitment of an earlier plan is assessed as part of that plan, by that plan's monitoring body.
+        assessed_plan = commitment.plan if commitment is not None else plan
+        assessment = Assessment(plan_id=assessed_plan.id, commitment_id=cmd.commitment_id, kind=kind.value,
+                                filed_at=now, monitoring_body=assessed_plan.monitoring_body, ratings=dict(cmd.ratings),
                                 unmet_requirements=list(cmd.unmet_requirements))
         uow.session.add(assessment)
         uow.session.flush()
         if commitment is not None:
             fire(commitment, "assess", _ctx(uow, clock, actor=cmd.actor,
                                             reason=f"completion {cmd.ratings.get('completion')}"))
-        elif kind is assessments.AssessmentKind.start:
-            obligations.close(uow.session, member_id=member.id, kind=DeadlineKind.start_assessment,
-                              status=DeadlineStatus.met, now=now, subject=("plan", plan.id))
         else:
-            obligations.close(uow.session, member_id=member.id, kind=DeadlineKind.final_learning_report,
-                              status=DeadlineStatus.met, now=now, subject=("plan", plan.id))
+            # R3.13: a joint plan's deliverable is owed by every coalition member, and met for all at once.
+            owners = uow.session.get(Coalition, plan.coalition_id).member_ids if plan.coalition_id else [member.id]
+            owed = (DeadlineKind.start_assessment if kind is assessments.AssessmentKind.start
+                    else DeadlineKind.final_learning_report)
+            for owner_id in owners:
+                obligations.close(uow.session, member_id=owner_id, kind=owed, status=DeadlineStatus.met, now=now,
+                                  subject=("plan", plan.id))
+            if kind is assessments.AssessmentKind.start and cmd.unmet_requirements:
+                _check_engagement(uow, clock, member, assessment)
         uow.commit()
         return assessment.id
+
+
+def _check_engagement(uow: UnitOfWork, clock: Clock, member: Member, assessment: Assessment) -> None:
+    """D8: a start assessment that records an R3.11 requirement as unmet triggers the R6.2 check at once."""
+    today = _today(member, clock)
+    meetings = uow.session.scalar(select(func.count()).select_from(Meeting).where(
+        Meeting.member_id == member.id, Meeting.phase == "implementation", Meeting.non_governmental_participants > 0,
+        Meeting.held_on > add_months(today, -12), Meeting.held_on <= today)) or 0
+    if meeting_finding(meetings) is None or member.state not in (MemberState.co_creation, MemberState.implementing):
+        return
+    detail = (f"start assessment {assessment.id} records {', '.join(assessment.unmet_requirements)} unmet; "
+              f"{meetings} implementation meeting(s) with stakeholders in the last 12 months")
+    record = fire(member, "place_on_probation", _ctx(uow, clock, actor="system", reason=detail, rule="R6.2"))
+    member.probation_rule = "R6.2"
+    uow.session.add(Finding(member_id=member.id, rule_id="R6.2", outcome="transition", found_at=clock.now(),
+                            transition_id=record.id, detail=detail))
 
 
 def record_tracker_update(cmd: c.RecordTrackerUpdate, *, uow: UnitOfWork, clock: Clock) -> int:

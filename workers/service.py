@@ -41,7 +41,8 @@ def run_scheduler(settings: Settings, stop: threading.Event | None = None) -> No
     broker = make_broker(settings)
     actors = declare_actors(broker, session_factory=session_factory_for(settings))
     scheduler = Scheduler(session_factory_for(settings), lambda i: actors.fire_deadline.send(i),
-                          interval_s=settings.scheduler_interval_s, batch=settings.tick_batch)
+                          interval_s=settings.scheduler_interval_s, batch=settings.tick_batch,
+                          resend_after_s=settings.scheduler_resend_after_s)
     stop = stop or threading.Event()
     thread = threading.Thread(target=scheduler.run, name="scheduler", daemon=True)
     thread.start()
@@ -75,7 +76,8 @@ class EmbeddedService:
         self.worker = Worker(self.broker, queues={QUEUE}, worker_threads=settings.worker_threads,
                              worker_timeout=100)
         self.scheduler = Scheduler(self.session_factory, lambda i: self.actors.fire_deadline.send(i),
-                                   interval_s=settings.scheduler_interval_s, batch=settings.tick_batch)
+                                   interval_s=settings.scheduler_interval_s, batch=settings.tick_batch,
+                                   resend_after_s=settings.scheduler_resend_after_s)
         self._thread = threading.Thread(target=self.scheduler.run, name="scheduler", daemon=True)
 
     def start(self) -> None:

@@ -59,8 +59,8 @@ def eoc_deadlines(world, commitment_id: int) -> list[tuple[str, dt.date]]:
             Deadline.subject_type == "commitment", Deadline.subject_id == commitment_id).order_by(Deadline.id))]
 
 
-def modify(world, commitment_id: int, *, approved_by=FORUM, decision_process="Forum vote of 2027-02-20, minutes linked.",
-           **changes) -> None:
+def modify(world, commitment_id: int, *, approved_by=FORUM,
+           decision_process="Forum vote of 2027-02-20, minutes linked.", **changes) -> None:
     world.run(handlers.modify_commitment, c.ModifyCommitment(
         commitment_id=commitment_id, actor=POC, decision_process=decision_process, approved_by=tuple(approved_by),
         **changes))

@@ -52,6 +52,13 @@ def only(world, member_id: int, kind: str) -> Deadline:
     return found[0]
 
 
+def only_for(world, commitment_id: int) -> Deadline:
+    """The one deadline about a commitment: its end-of-commitment assessment (R4.2)."""
+    with world.session() as s:
+        return s.scalars(select(Deadline).where(Deadline.subject_type == "commitment",
+                                                Deadline.subject_id == commitment_id)).one()
+
+
 def row(d: Deadline) -> tuple[str, str, str, dt.date, pendulum.DateTime]:
     assert d.breach_at.timezone_name == "UTC"
     return d.kind, d.rule_id, d.status, d.due_on, d.breach_at
@@ -175,12 +182,6 @@ def test_r4_2_d1_a_commitment_completed_on_31_january_of_a_leap_year_is_assessed
     world.run(handlers.complete_commitment, c.CompleteCommitment(commitment_id=cid, completed_on=D(2028, 1, 31),
                                                                  actor=POC))
     assert row(only_for(world, cid))[3:] == (D(2028, 2, 29), utc("2028-02-29T15:00:00"))
-
-
-def only_for(world, commitment_id: int) -> Deadline:
-    with world.session() as s:
-        return s.scalars(select(Deadline).where(Deadline.subject_type == "commitment",
-                                                Deadline.subject_id == commitment_id)).one()
 
 
 # ---------------------------------------------------------------- R5.2: end_plan opens the next-plan window (D1)

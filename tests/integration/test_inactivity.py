@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select, text
 
 from lifecycle import audit, commands as c, handlers
-from lifecycle.models import ActionPlan, Commitment, Deadline, InactivityRequest, Member, Milestone
+from lifecycle.models import Commitment, Deadline, InactivityRequest, Member, Milestone
 from policies.errors import InvalidInput, NotFound, RuleViolation, TriggerNotAllowed
 
 SU = "support-unit"

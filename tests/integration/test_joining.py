@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select, text
 
 from lifecycle import audit, commands as c, handlers, samples
-from lifecycle.models import Application, Call, Deadline, Jurisdiction, Member, Person, Role
+from lifecycle.models import Call, Deadline, Jurisdiction, Member, Person, Role
 from lifecycle.schemas import LetterOfSupportIn
 from policies.errors import InvalidInput, NotFound, Refusals, RuleViolation, TriggerNotAllowed
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select, text
 
 from lifecycle import audit, commands as c, handlers
-from lifecycle.models import Assessment, Commitment, Deadline, Evidence, Milestone, TrackerUpdate
+from lifecycle.models import Assessment, Commitment, Deadline, Evidence, Member, Milestone, TrackerUpdate
 from policies.errors import InvalidInput, NotFound, RuleViolation, TriggerNotAllowed
 
 SU = "support-unit"
@@ -338,3 +338,95 @@ def test_r8_3_evidence_on_an_unknown_subject_is_refused_and_changes_nothing(worl
     expect_refusal(world, lambda: world.run(handlers.add_evidence, c.AddEvidence(
         subject_type="meeting", subject_id=999, kind="media", url="https://city.example/x", actor=POC)),
         NotFound, "", "id")
+
+
+# ---------------------------------------------------------------- joint plans (R3.13) and earlier plans
+
+
+def joint_plan(world) -> tuple[int, int]:
+    a = world.co_creating("riverton")
+    b = world.co_creating("lakeside")
+    world.run(handlers.submit_plan, c.SubmitPlan(member_id=a, plan=world.plan(coalition=[b]), actor=POC))
+    return a, b
+
+
+def test_r3_13_r4_1_the_start_assessment_of_a_joint_plan_meets_the_deadline_of_every_coalition_member(world):
+    a, b = joint_plan(world)
+    file(world, a, "start", good_start_ratings(world, a))
+    assert [d[0] for d in deadlines(world, a, "start_assessment")] == ["met"]
+    assert [d[0] for d in deadlines(world, b, "start_assessment")] == ["met"]
+    expect_refusal(world, lambda: file(world, b, "start", good_start_ratings(world, a)), RuleViolation, "R4.1")
+
+
+def test_r3_13_r4_3_the_final_report_of_a_joint_plan_meets_the_deadline_of_every_coalition_member(world):
+    a, b = joint_plan(world)
+    file(world, b, "final_report", {"summary": "What the coalition learned."})
+    assert [d[0] for d in deadlines(world, a, "final_learning_report")] == ["met"]
+    assert [d[0] for d in deadlines(world, b, "final_learning_report")] == ["met"]
+
+
+def test_r4_2_a_commitment_of_the_previous_plan_is_assessed_as_part_of_that_plan_after_the_next_is_filed(world):
+    m = world.implementing(plan_end=D(2028, 10, 31))
+    with world.session() as s:
+        first_plan = s.get(Member, m).current_plan_id
+    old = commitment_ids(world, m)[0]
+    world.at("2028-11-01T09:00:00")
+    end_plan(world, m)
+    world.at("2028-11-20T09:00:00")
+    world.run(handlers.record_meeting, c.RecordMeeting(member_id=m, phase="co_creation", held_on=D(2028, 11, 20),
+                                                       government_participants=2, non_governmental_participants=2,
+                                                       actor=POC))
+    second_plan = world.run(handlers.submit_plan, c.SubmitPlan(
+        member_id=m, plan=world.plan(D(2030, 12, 31), monitoring_body={"name": "City Audit Lab", "endorsed": True}),
+        actor=POC))
+    aid = file(world, m, "end_of_commitment", end_ratings("limited"), commitment_id=old)
+    with world.session() as s:
+        a = s.get(Assessment, aid)
+        assert (a.plan_id, a.monitoring_body) == (first_plan, OBSERVATORY)
+        assert a.plan_id != second_plan
+        assert s.get(Commitment, old).state == "assessed"
+
+
+def test_r4_3_final_learning_report_of_an_ended_plan_is_filed_after_the_next_plan_against_that_plan(world):
+    from lifecycle import commands as c, handlers
+    from lifecycle.models import Deadline, Member
+    from sqlalchemy import select
+    import datetime as dt
+
+    world.at("2027-02-01T09:00:00")
+    m = world.implementing(plan_end=dt.date(2028, 6, 30))
+    with world.session() as s:
+        first_plan = s.get(Member, m).current_plan_id
+    world.at("2028-07-01T09:00:00")
+    world.run(handlers.apply_status, c.ApplyStatus(member_id=m, trigger="end_plan", rule="R2.5", actor="system",
+                                                   reason="plan ended"))
+    world.run(handlers.record_meeting, c.RecordMeeting(member_id=m, phase="co_creation", held_on=world.today(),
+                                                       government_participants=2, non_governmental_participants=3,
+                                                       actor="poc"))
+    world.run(handlers.submit_plan, c.SubmitPlan(member_id=m, plan=world.plan(dt.date(2030, 6, 30), 2), actor="poc"))
+    world.at("2028-08-15T09:00:00")
+    world.run(handlers.file_assessment, c.FileAssessment(member_id=m, kind="final_report", actor="mb",
+                                                         ratings={"summary": "Lessons"}, plan_id=first_plan))
+    with world.session() as s:
+        reports = {d.subject_id: d.status for d in s.scalars(
+            select(Deadline).where(Deadline.member_id == m, Deadline.kind == "final_learning_report"))}
+    assert reports[first_plan] == "met"
+    assert list(v for k, v in reports.items() if k != first_plan) == ["pending"]
+
+
+def test_d8_r6_2_a_start_assessment_recording_an_unmet_requirement_places_a_member_without_meetings_on_probation(world):
+    from lifecycle import commands as c, handlers
+    from lifecycle.models import Member
+
+    world.at("2027-02-01T09:00:00")
+    m = world.implementing(commitments=1)
+    with world.session() as s:
+        cid = s.get(Member, m).current_plan.commitments[0].id
+    ratings = {"public_influence": "consult",
+               "commitments": {str(cid): {"relevant": True, "verifiable": True, "potential_impact": "minor"}}}
+    world.at("2027-03-20T09:00:00")
+    world.run(handlers.file_assessment, c.FileAssessment(member_id=m, kind="start", actor="mb", ratings=ratings,
+                                                         unmet_requirements=("regularity",)))
+    with world.session() as s:
+        member = s.get(Member, m)
+        assert (member.state, member.probation_rule) == ("probation", "R6.2")

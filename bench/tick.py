@@ -1,0 +1,589 @@
+"""Benchmark of the deadline engine on PostgreSQL: throughput of ``tick``, its cost at scale, its memory.
+
+    python -m bench.tick [--quick] [--members-large N]      (or: make bench)
+
+Prints one JSON object on stdout; progress goes to stderr. It starts its own throwaway
+PostgreSQL server (tests/pgserver.py), or uses the one named by OGP_TEST_POSTGRES_URL,
+and drops the databases it made. What each figure means: bench/README.md.
+
+How the data is made: one member is walked through the real handlers and the real
+engine (apply, accept, orientation, co-creation, then ``tick`` past its first-plan
+deadline: R5.1 makes it inactive and opens its probation clock, R6.1). That member is
+then copied in bulk with SQL: members, jurisdictions, applications, deadlines, findings,
+outbox rows and its whole audit chain, each copy's hashes recomputed (in SQL, from the
+canonical text that ``lifecycle.audit.record_hash`` hashes) so that every chain verifies.
+Copies are either *due* (their probation clock is breached at the tick's instant, so the
+tick fires place_on_probation: audit record, revocation clock, two outbox rows, a finding)
+or *filler* (the same member, its probation clock due 40 to 400 days later).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import multiprocessing as mp
+import os
+import platform
+import resource
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+for _p in (str(ROOT), str(ROOT / "tests")):
+    if _p not in sys.path:
+        sys.path.insert(0, _p)
+
+import pendulum  # noqa: E402
+
+from pgserver import PostgresServer  # noqa: E402
+
+PROTO_START = pendulum.datetime(2027, 1, 10, 9, tz="UTC")  # the prototype applies during the call
+PROTO_TICK = pendulum.datetime(2027, 10, 2, 9, tz="UTC")  # first plan due 2027-09-30 is breached: R5.1
+TICK_NOW = pendulum.datetime(2028, 4, 2, 9, tz="UTC")  # probation clock due 2028-04-01 is breached: R6.1
+EXPECTED_TRIGGER = "place_on_probation"
+SENTINEL_ID = 987654321987654
+SENTINEL_HASH = "PREVHASHSENTINEL"
+VERIFY_ALL_UP_TO = 300_000  # audit records; above that only the chains of the due members are verified
+
+
+def say(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def _quiet_logs() -> None:
+    """The engine logs every transition at INFO; the benchmark keeps warnings only, on stderr."""
+    from config.logging import configure_logging
+
+    configure_logging(fmt="json", level="WARNING")
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: kilobytes
+
+
+# ---------------------------------------------------------------- the prototype member
+
+
+def make_prototype(url: str) -> int:
+    """One member made through the handlers and the engine; inactive (R5.1) with a pending probation clock."""
+    import datetime as dt
+
+    from lifecycle import commands as c, handlers, samples
+    from lifecycle.clock import FixedClock
+    from lifecycle.db import make_engine, make_session_factory
+    from lifecycle.engine import tick
+    from lifecycle.schemas import LetterOfSupportIn
+    from lifecycle.uow import UnitOfWork
+
+    engine = make_engine(url)
+    try:
+        factory = make_session_factory(engine)
+        clock = FixedClock(PROTO_START)
+
+        def run(handler, command):
+            return handler(command, uow=UnitOfWork(factory), clock=clock)
+
+        run(handlers.open_call, c.OpenCall(name="Call 2027", opens_on=dt.date(2027, 1, 1),
+                                           closes_on=dt.date(2027, 3, 31), first_plan_due=dt.date(2027, 9, 30)))
+        run(handlers.register_jurisdiction, c.RegisterJurisdiction(
+            code="bench-0", name="Bench 0", country="France", time_zone="Europe/Paris", language="en",
+            has_elections=True, term_end=dt.date(2031, 6, 30)))
+        letter = LetterOfSupportIn.model_validate(samples.letter_of_support())
+        m = run(handlers.apply, c.Apply(jurisdiction="bench-0", call="Call 2027", letter_of_support=letter,
+                                        actor="poc@bench.example"))
+        run(handlers.accept_application, c.AcceptApplication(member_id=m, actor="support-unit"))
+        run(handlers.complete_orientation, c.CompleteOrientation(member_id=m, actor="support-unit"))
+        run(handlers.start_co_creation, c.StartCoCreation(member_id=m, actor="poc@bench.example"))
+        clock.set(PROTO_TICK)
+        report = tick(PROTO_TICK, session_factory=factory, clock=clock)
+        triggers = [t["trigger"] for t in report.transitions]
+        if triggers != ["become_inactive"] or report.failed:
+            raise RuntimeError(f"the prototype member did not become inactive: {report}")
+        return m
+    finally:
+        engine.dispose()
+
+
+# ---------------------------------------------------------------- bulk copies
+
+
+def _hash_template(record) -> list[str]:
+    """The exact text record_hash() hashes for a copy of ``record``, split around its prev_hash and subject_id.
+
+    audit.record_hash is called on a copy whose subject and predecessor are sentinels, with
+    hashlib swapped for a recorder, so the canonical form is audit's own, never restated here.
+    Returns [text, "prev", text, "sid", text] in the order the two holes occur.
+    """
+    from lifecycle import audit
+    from lifecycle.models import TransitionRecord
+
+    copy = TransitionRecord(**{col.key: getattr(record, col.key) for col in TransitionRecord.__table__.columns})
+    copy.subject_id, copy.prev_hash = SENTINEL_ID, SENTINEL_HASH
+
+    class Recorder:
+        blob: bytes = b""
+
+        def sha256(self, data: bytes):
+            Recorder.blob = data
+            return hashlib.sha256(data)
+
+    saved = audit.hashlib
+    audit.hashlib = Recorder()
+    try:
+        audit.record_hash(copy)
+    finally:
+        audit.hashlib = saved
+    text = Recorder.blob.decode()
+    holes = sorted([(text.index(SENTINEL_HASH), SENTINEL_HASH, "prev"), (text.index(str(SENTINEL_ID)),
+                                                                          str(SENTINEL_ID), "sid")])
+    assert text.count(SENTINEL_HASH) == 1 and text.count(str(SENTINEL_ID)) == 1, text
+    parts, at = [], 0
+    for pos, token, name in holes:
+        parts += [text[at:pos], name]
+        at = pos + len(token)
+    parts.append(text[at:])
+    return parts
+
+
+def _columns(conn, table: str) -> list[str]:
+    rows = conn.execute("SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+                        "AND table_name = %s ORDER BY ordinal_position", [table]).fetchall()
+    return [r[0] for r in rows]
+
+
+def _copy(conn, table: str, where: str, overrides: dict[str, str], *, join: str = "", params=None) -> int:
+    """INSERT one row per (clone, source row): every column copied from the source unless overridden."""
+    cols = _columns(conn, table)
+    unknown = set(overrides) - set(cols)
+    assert not unknown, (table, unknown)
+    exprs = [overrides.get(col, f"s.{col}") for col in cols]
+    t0 = time.perf_counter()
+    cur = conn.execute(f"INSERT INTO {table} ({', '.join(cols)}) SELECT {', '.join(exprs)} "
+                       f"FROM clone c JOIN {table} s ON {where} {join}", params)
+    if os.environ.get("BENCH_DEBUG"):
+        say(f"  {table}: {cur.rowcount:,} rows in {time.perf_counter() - t0:.1f} s")
+    return cur.rowcount
+
+
+def _case(column: str, mapping: dict[int, int]) -> str:
+    """SQL for mapping a prototype id to its position (NULL stays NULL)."""
+    if not mapping:
+        return "NULL"
+    whens = " ".join(f"WHEN {int(k)} THEN {int(v)}" for k, v in mapping.items())
+    return f"(CASE {column} {whens} END)"
+
+
+def populate(url: str, conninfo: dict, proto: int, *, due: int, filler: int) -> dict:
+    """Add ``due - 1`` due copies and ``filler`` not-due copies of the prototype member, then ANALYZE."""
+    import psycopg
+    from sqlalchemy import select
+
+    from lifecycle.db import make_engine, make_session_factory
+    from lifecycle.models import Deadline, Member, OutboxEvent, TransitionRecord
+
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine)() as s:
+            records = list(s.scalars(select(TransitionRecord).where(
+                TransitionRecord.subject_type == "member", TransitionRecord.subject_id == proto)
+                .order_by(TransitionRecord.seq)))
+            templates = {r.seq: _hash_template(r) for r in records}
+            deadlines = list(s.scalars(select(Deadline).where(Deadline.member_id == proto).order_by(Deadline.id)))
+            events = list(s.scalars(select(OutboxEvent).where(OutboxEvent.member_id == proto)
+                                    .order_by(OutboxEvent.id)))
+            for e in events:
+                assert e.idempotency_key == f"transition:{e.transition_id}:{e.kind}:{e.recipient_role}", e
+                assert e.deadline_id is None, e
+            for d in deadlines:
+                assert d.subject_type == "member" and d.subject_id == proto, d
+            tz = s.get(Member, proto).jurisdiction.time_zone
+            first_reminder = max((max(d.reminder_days or [0]) for d in deadlines), default=0)
+    finally:
+        engine.dispose()
+    assert [r.seq for r in records] == list(range(1, len(records) + 1))
+    seq_of = {r.id: r.seq for r in records}
+    pos_of_deadline = {d.id: i for i, d in enumerate(deadlines, 1)}
+    n_rec, n_dl, n_ev = len(records), len(deadlines), len(events)
+    clones = due - 1 + filler
+    due_clones = due - 1
+    stride = max(1, clones // due_clones) if due_clones else 1
+    counts: dict[str, int] = {}
+    t0 = time.perf_counter()
+    with psycopg.connect(**conninfo, autocommit=False) as conn:
+        conn.execute("SET maintenance_work_mem = '256MB'")
+        conn.execute("SET work_mem = '64MB'")
+        try:  # the copies are consistent by construction: skip the per-row foreign-key triggers (superuser only)
+            conn.execute("SET session_replication_role = replica")
+        except psycopg.errors.InsufficientPrivilege:
+            conn.rollback()
+            conn.execute("SET maintenance_work_mem = '256MB'")
+            conn.execute("SET work_mem = '64MB'")
+        base = {t: conn.execute(f"SELECT coalesce(max(id), 0) FROM {t}").fetchone()[0]
+                for t in ("jurisdictions", "members", "applications", "transition_records", "deadlines", "outbox",
+                          "findings")}
+        proto_j = conn.execute("SELECT jurisdiction_id FROM members WHERE id = %s", [proto]).fetchone()[0]
+        conn.execute(
+            "CREATE TEMP TABLE clone ON COMMIT DROP AS "
+            "SELECT g, %(m)s::int + g AS mid, %(j)s::int + g AS jid, "
+            "(mod(g, %(stride)s) = 0 AND g <= %(last)s) AS due, 40 + mod(g * 7919, 360) AS shift "
+            "FROM generate_series(1, %(n)s) AS g",
+            {"m": base["members"], "j": base["jurisdictions"], "stride": stride, "last": due_clones * stride,
+             "n": clones})
+        got_due = conn.execute("SELECT count(*) FROM clone WHERE due").fetchone()[0]
+        assert got_due == due_clones, (got_due, due_clones)
+
+        def tr_id(seq_expr: str) -> str:
+            return f"({base['transition_records']} + (c.g - 1) * {n_rec} + {seq_expr})"
+
+        counts["jurisdictions"] = _copy(conn, "jurisdictions", "s.id = %(j)s", {
+            "id": "c.jid", "code": "'bench-' || c.g", "name": "'Bench ' || c.g"}, params={"j": proto_j})
+        counts["members"] = _copy(conn, "members", "s.id = %(m)s", {
+            "id": "c.mid", "jurisdiction_id": "c.jid"}, params={"m": proto})
+        counts["applications"] = _copy(conn, "applications", "s.member_id = %(m)s", {
+            "id": f"{base['applications']} + c.g", "member_id": "c.mid"}, params={"m": proto})
+        counts["transition_records"] = 0
+        for seq in range(1, n_rec + 1):
+            parts = templates[seq]
+            params, pieces = {"m": proto, "seq": seq}, []
+            for i, part in enumerate(parts):
+                if part == "prev":
+                    pieces.append("p.hash" if seq > 1 else "%(genesis)s::text")
+                elif part == "sid":
+                    pieces.append("c.mid::text")
+                else:
+                    params[f"t{i}"] = part
+                    pieces.append(f"%(t{i})s::text")
+            params["genesis"] = records[0].prev_hash
+            join = ("JOIN transition_records p ON p.subject_type = 'member' AND p.subject_id = c.mid "
+                    "AND p.seq = s.seq - 1" if seq > 1 else "")
+            counts["transition_records"] += _copy(
+                conn, "transition_records", "s.subject_type = 'member' AND s.subject_id = %(m)s AND s.seq = %(seq)s",
+                {"id": tr_id(str(seq)), "subject_id": "c.mid",
+                 "prev_hash": "p.hash" if seq > 1 else "%(genesis)s::text",
+                 "hash": f"encode(sha256(convert_to({' || '.join(pieces)}, 'UTF8')), 'hex')"},
+                join=join, params=params)
+        later = "s.status = 'pending' AND NOT c.due"
+        due_on = f"(CASE WHEN {later} THEN s.due_on + c.shift ELSE s.due_on END)"
+        counts["deadlines"] = _copy(conn, "deadlines", "s.member_id = %(m)s", {
+            "id": f"({base['deadlines']} + (c.g - 1) * {n_dl} + {_case('s.id', pos_of_deadline)})",
+            "member_id": "c.mid", "subject_id": "c.mid",
+            "opened_by": tr_id(_case("s.opened_by", seq_of)),
+            "closed_by": tr_id(_case("s.closed_by", seq_of)),
+            "due_on": due_on,
+            "breach_at": f"(CASE WHEN {later} THEN ((s.due_on + c.shift + 1)::timestamp AT TIME ZONE %(tz)s) "
+                         f"AT TIME ZONE 'UTC' ELSE s.breach_at END)",
+            "next_reminder_at": f"(CASE WHEN {later} AND s.next_reminder_at IS NOT NULL THEN "
+                                f"((s.due_on + c.shift - %(first)s)::timestamp AT TIME ZONE %(tz)s) AT TIME ZONE 'UTC' "
+                                f"ELSE s.next_reminder_at END)",
+        }, params={"m": proto, "tz": tz, "first": first_reminder})
+        counts["outbox"] = _copy(conn, "outbox", "s.member_id = %(m)s", {
+            "id": f"({base['outbox']} + (c.g - 1) * {max(n_ev, 1)} + "
+                  f"{_case('s.id', {e.id: i for i, e in enumerate(events, 1)})})",
+            "member_id": "c.mid",
+            "transition_id": tr_id(_case("s.transition_id", seq_of)),
+            "idempotency_key": f"'transition:' || {tr_id(_case('s.transition_id', seq_of))} || ':' || s.kind "
+                               f"|| ':' || s.recipient_role",
+        }, params={"m": proto})
+        n_fi = conn.execute("SELECT count(*) FROM findings WHERE member_id = %s", [proto]).fetchone()[0]
+        fi_pos = {r[0]: i for i, r in enumerate(conn.execute(
+            "SELECT id FROM findings WHERE member_id = %s ORDER BY id", [proto]).fetchall(), 1)}
+        counts["findings"] = _copy(conn, "findings", "s.member_id = %(m)s", {
+            "id": f"({base['findings']} + (c.g - 1) * {max(n_fi, 1)} + {_case('s.id', fi_pos)})",
+            "member_id": "c.mid",
+            "deadline_id": f"({base['deadlines']} + (c.g - 1) * {n_dl} + {_case('s.deadline_id', pos_of_deadline)})",
+            "transition_id": tr_id(_case("s.transition_id", seq_of)),
+        }, params={"m": proto})
+        for table in base:
+            conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+        conn.commit()
+        loaded = time.perf_counter() - t0
+        conn.autocommit = True
+        conn.execute("ANALYZE")
+    return {"rows": counts, "load_s": round(loaded, 1), "analyze_s": round(time.perf_counter() - t0 - loaded, 1)}
+
+
+def build_database(server: PostgresServer, schema_db: str, name: str, *, due: int, filler: int) -> str:
+    """A migrated database with ``due`` members whose probation clock is breached at TICK_NOW, among ``due + filler``."""
+    server.create_database(name, template=schema_db)
+    url = server.url(name)
+    t0 = time.perf_counter()
+    proto = make_prototype(url)
+    info = populate(url, _conninfo(server, name), proto, due=due, filler=filler)
+    say(f"{name}: {due:,} due among {due + filler:,} members, built in {time.perf_counter() - t0:.1f} s "
+        f"(load {info['load_s']} s, analyze {info['analyze_s']} s; rows {info['rows']})")
+    return url
+
+
+def _conninfo(server: PostgresServer, dbname: str) -> dict:
+    from sqlalchemy.engine import make_url
+
+    u = make_url(server.url(dbname))
+    info = {"host": u.host, "port": u.port, "user": u.username, "dbname": dbname}
+    if u.password:
+        info["password"] = u.password
+    info.update({k: v for k, v in u.query.items() if isinstance(v, str)})
+    return info
+
+
+# ---------------------------------------------------------------- ticking in worker processes
+
+
+def _tick_worker(url: str, now_iso: str, batch: int, ready, go, results, count_queries: bool) -> None:
+    """One worker process: connect, wait for the start signal, run one ``tick``, report."""
+    _quiet_logs()
+    from sqlalchemy import event
+
+    import lifecycle.handlers  # noqa: F401 - imported lazily by the engine; not part of the timing
+    from lifecycle.clock import FixedClock
+    from lifecycle.db import make_engine, make_session_factory
+    from lifecycle.engine import tick
+
+    now = pendulum.parse(now_iso)
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SELECT 1")
+    queries = [0]
+    if count_queries:
+        @event.listens_for(engine, "before_cursor_execute")
+        def _count(*_args):
+            queries[0] += 1
+    rss_before = _rss_mb()
+    ready.set()
+    go.wait()
+    cpu0 = time.process_time()
+    t0 = time.perf_counter()
+    report = tick(now, session_factory=factory, clock=FixedClock(now), batch=batch)
+    elapsed = time.perf_counter() - t0
+    results.put({
+        "pid": os.getpid(), "elapsed_s": elapsed, "cpu_s": time.process_time() - cpu0,
+        "deadlines": report.deadlines, "transitions": len(report.transitions), "failed": len(report.failed),
+        "queries": queries[0], "rss_before_mb": rss_before, "peak_rss_mb": _rss_mb(),
+    })
+    engine.dispose()
+
+
+def run_ticks(url: str, workers: int, *, batch: int = 200, count_queries: bool = False,
+              timeout: float = 1800) -> dict:
+    """Start ``workers`` spawned processes that each run ``tick(TICK_NOW)`` at once; wall time from start to last end."""
+    ctx = mp.get_context("spawn")
+    go, results = ctx.Event(), ctx.Queue()
+    readies = [ctx.Event() for _ in range(workers)]
+    procs = [ctx.Process(target=_tick_worker, args=(url, TICK_NOW.to_iso8601_string(), batch, readies[i], go, results,
+                                                    count_queries), daemon=True) for i in range(workers)]
+    for p in procs:
+        p.start()
+    for r in readies:
+        if not r.wait(120):
+            raise RuntimeError("a tick worker did not start")
+    t0 = time.perf_counter()
+    go.set()
+    out = [results.get(timeout=timeout) for _ in procs]
+    wall = time.perf_counter() - t0
+    for p in procs:
+        p.join(30)
+    return {"wall_s": wall, "workers": out}
+
+
+# ---------------------------------------------------------------- checks
+
+
+def check(url: str, expected: int) -> dict:
+    """Exactly ``expected`` place_on_probation transitions, none doubled, their effects there, audit chains whole."""
+    from sqlalchemy import func, select
+
+    from lifecycle import audit
+    from lifecycle.db import make_engine, make_session_factory
+    from lifecycle.models import Deadline, Finding, OutboxEvent, TransitionRecord
+
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine)() as s:
+            fired = select(TransitionRecord.subject_id).where(TransitionRecord.trigger == EXPECTED_TRIGGER)
+            transitions = s.scalar(select(func.count()).select_from(fired.subquery()))
+            doubled = s.scalar(select(func.count()).select_from(
+                fired.group_by(TransitionRecord.subject_id).having(func.count() > 1).subquery()))
+            still_due = s.scalar(select(func.count()).select_from(Deadline).where(
+                Deadline.status == "pending", Deadline.breach_at <= TICK_NOW))
+            revocation = s.scalar(select(func.count()).select_from(Deadline).where(
+                Deadline.kind == "revocation_clock", Deadline.status == "pending"))
+            letters = s.scalar(select(func.count()).select_from(OutboxEvent).where(OutboxEvent.kind == "probation"))
+            findings = s.scalar(select(func.count()).select_from(Finding).where(Finding.rule_id == "R6.1"))
+            records = audit.count(s)
+            if records <= VERIFY_ALL_UP_TO:
+                report = audit.verify(s)
+                audit_ok, chains = report.ok, report.chains
+                if not report.ok:
+                    say(f"audit verify: {report.first_bad}")
+            else:  # only the chains that the tick extended
+                audit_ok, chains = True, 0
+                for (subject,) in s.execute(fired):
+                    chain = audit.history(s, "member", subject)
+                    prev = audit.GENESIS
+                    for i, r in enumerate(chain, 1):
+                        if r.seq != i or r.prev_hash != prev or audit.record_hash(r) != r.hash:
+                            audit_ok = False
+                            say(f"audit chain of member {subject} broken at seq {r.seq}")
+                            break
+                        prev = r.hash
+                    chains += 1
+    finally:
+        engine.dispose()
+    ok = (transitions == expected and doubled == 0 and still_due == 0 and revocation == expected
+          and letters == 2 * expected and findings == expected and audit_ok)
+    result = {"ok": ok, "transitions": transitions, "doubled": doubled, "still_due": still_due,
+              "revocation_clocks": revocation, "probation_letters": letters, "findings": findings,
+              "audit_ok": audit_ok, "chains_verified": chains}
+    if not ok:
+        say(f"CHECK FAILED: expected {expected}: {result}")
+    return result
+
+
+# ---------------------------------------------------------------- raw baseline
+
+
+def raw_insert_commit(conninfo: dict, *, seconds: float, max_rows: int) -> dict:
+    """Single-row INSERT + COMMIT with psycopg on the same server: the floor of one write transaction."""
+    import psycopg
+
+    with psycopg.connect(**conninfo, autocommit=True) as conn:
+        conn.execute("CREATE TABLE bench_raw (id bigserial PRIMARY KEY, payload text NOT NULL, "
+                     "created_at timestamptz NOT NULL DEFAULT now())")
+    with psycopg.connect(**conninfo, autocommit=False) as conn:
+        n = 0
+        t0 = time.perf_counter()
+        while n < max_rows:
+            conn.execute("INSERT INTO bench_raw (payload) VALUES (%s)", (f"row {n}",))
+            conn.commit()
+            n += 1
+            if n % 100 == 0 and time.perf_counter() - t0 >= seconds:
+                break
+        elapsed = time.perf_counter() - t0
+    return {"rows": n, "elapsed_s": elapsed, "per_s": n / elapsed}
+
+
+# ---------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.tick", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run (about a minute)")
+    parser.add_argument("--members-large", type=int, default=None, metavar="N",
+                        help="members in the large scale run (default 1,000,000; 20,000 with --quick)")
+    parser.add_argument("--keep", action="store_true", help="leave the databases on an external server")
+    args = parser.parse_args(argv)
+    _quiet_logs()
+
+    sizes = {
+        "throughput_due": 1_000 if args.quick else 10_000,
+        "scale_due": 200 if args.quick else 1_000,
+        "members_small": 2_000 if args.quick else 10_000,
+        "members_large": args.members_large or (20_000 if args.quick else 1_000_000),
+        "raw_seconds": 1.0 if args.quick else 5.0,
+    }
+    if sizes["members_large"] < sizes["scale_due"] or sizes["members_small"] < sizes["scale_due"]:
+        parser.error("--members-large must be at least the number of due deadlines")
+    started = time.perf_counter()
+    server = PostgresServer.from_environment()
+    say("starting PostgreSQL" if not server.is_external else "using the server named by OGP_TEST_POSTGRES_URL")
+    server.start()
+    run_id = uuid.uuid4().hex[:8]
+    made: list[str] = []
+
+    def db(label: str) -> str:
+        name = f"bench_{run_id}_{label}"
+        made.append(name)
+        return name
+
+    out: dict = {"sizes": sizes}
+    try:
+        from lifecycle.db import upgrade_database
+
+        schema_db = db("schema")
+        server.create_database(schema_db)
+        upgrade_database(server.url(schema_db))
+
+        # -- raw baseline
+        raw_db = db("raw")
+        server.create_database(raw_db)
+        raw = raw_insert_commit(_conninfo(server, raw_db), seconds=sizes["raw_seconds"], max_rows=1_000_000)
+        say(f"raw INSERT+COMMIT: {raw['rows']:,} rows in {raw['elapsed_s']:.2f} s = {raw['per_s']:,.0f}/s")
+
+        # -- throughput: N due deadlines, one worker, then two workers on a copy of the same data
+        n = sizes["throughput_due"]
+        seed = db("throughput")
+        build_database(server, schema_db, seed, due=n, filler=0)
+        through: dict[int, dict] = {}
+        for workers in (1, 2):
+            name = db(f"throughput_{workers}w")
+            server.create_database(name, template=seed)
+            say(f"tick with {workers} worker(s) over {n:,} due deadlines")
+            run = run_ticks(server.url(name), workers, count_queries=(workers == 1))
+            checked = check(server.url(name), n)
+            done = sum(w["deadlines"] for w in run["workers"])
+            through[workers] = {"run": run, "check": checked, "rate": n / run["wall_s"], "deadlines_reported": done}
+            say(f"{workers}w: {n:,} deadlines in {run['wall_s']:.1f} s = {n / run['wall_s']:,.1f}/s; "
+                f"check {'ok' if checked['ok'] else 'FAILED'}")
+            server.drop_database(name)
+        one = through[1]["run"]["workers"][0]
+
+        # -- scale: the same number due among few and among many members
+        scale: dict[str, dict] = {}
+        for label, members in (("small", sizes["members_small"]), ("large", sizes["members_large"])):
+            name = db(f"scale_{label}")
+            build_database(server, schema_db, name, due=sizes["scale_due"], filler=members - sizes["scale_due"])
+            say(f"tick over {sizes['scale_due']:,} due among {members:,} members")
+            run = run_ticks(server.url(name), 1, count_queries=True)
+            checked = check(server.url(name), sizes["scale_due"])
+            w = run["workers"][0]
+            scale[label] = {"members": members, "run": run, "check": checked}
+            say(f"{members:,} members: {w['elapsed_s']:.2f} s, peak RSS {w['peak_rss_mb']:.0f} MB "
+                f"(before the tick {w['rss_before_mb']:.0f} MB); check {'ok' if checked['ok'] else 'FAILED'}")
+            server.drop_database(name)
+
+        rate1, rate2 = through[1]["rate"], through[2]["rate"]
+        small, large = scale["small"]["run"]["workers"][0], scale["large"]["run"]["workers"][0]
+        checks_ok = all(t["check"]["ok"] for t in through.values()) and all(v["check"]["ok"] for v in scale.values())
+        out.update({
+            "transitions_per_s_1w": round(rate1, 1),
+            "transitions_per_s_2w": round(rate2, 1),
+            "transitions_checked": min(t["check"]["transitions"] for t in through.values()) if checks_ok else
+            {f"{k}w": t["check"] for k, t in through.items()},
+            "raw_insert_commit_per_s": round(raw["per_s"], 1),
+            "ratio_to_raw": round(rate1 / raw["per_s"], 4),
+            "speedup_2w": round(rate2 / rate1, 2),
+            "tick_s_10k": round(small["elapsed_s"], 3),
+            "tick_s_1m": round(large["elapsed_s"], 3),
+            "scale_ratio": round(large["elapsed_s"] / small["elapsed_s"], 3),
+            "peak_rss_mb_10k": round(small["peak_rss_mb"], 1),
+            "peak_rss_mb_1m": round(large["peak_rss_mb"], 1),
+            "rss_before_tick_mb_10k": round(small["rss_before_mb"], 1),
+            "rss_before_tick_mb_1m": round(large["rss_before_mb"], 1),
+            "queries_per_transition_1w": round(one["queries"] / max(one["transitions"], 1), 1),
+            "cpu_s_per_transition_1w_ms": round(1000 * one["cpu_s"] / max(one["transitions"], 1), 3),
+            "queries_per_transition_1m": round(large["queries"] / max(large["transitions"], 1), 1),
+            "worker_transitions_2w": [w["transitions"] for w in through[2]["run"]["workers"]],
+            "checks_ok": checks_ok,
+            "postgres": server.server_version(),
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "quick": args.quick,
+            "total_s": round(time.perf_counter() - started, 1),
+        })
+    finally:
+        if not (args.keep and server.is_external):
+            for name in reversed(made):
+                try:
+                    server.drop_database(name)
+                except Exception as exc:  # noqa: BLE001 - cleanup must not hide the run's own error
+                    say(f"could not drop {name}: {exc}")
+        server.stop()
+    print(json.dumps(out, sort_keys=False))
+    return 0 if out.get("checks_ok") else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
