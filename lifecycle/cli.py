@@ -75,7 +75,7 @@ class Env:
         url = self.settings.db_url
         if self.settings.is_embedded and current_revision(url) is None:
             upgrade_database(url)  # the embedded default makes its own schema on first use
-        return make_session_factory(make_engine(url))
+        return make_session_factory(make_engine(url), reminder_days=self.settings.deadline_reminder_days)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.session_factory)

@@ -71,8 +71,10 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     return create_engine(url, echo=echo, pool_pre_ping=True)
 
 
-def make_session_factory(engine: Engine) -> sessionmaker:
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+def make_session_factory(engine: Engine, *, reminder_days: tuple[int, ...] | None = None) -> sessionmaker:
+    """Sessions for units of work; policy parameters set by the entry point travel in ``info``."""
+    info = {"reminder_days": tuple(reminder_days)} if reminder_days is not None else {}
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True, info=info)
 
 
 def alembic_config(url: str):

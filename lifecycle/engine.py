@@ -197,7 +197,9 @@ def _remind(session: Session, member: Member, d: Deadline, now) -> int:
             continue
         roles = DELIVERABLE_RECIPIENTS[:2] if K(d.kind) in MONITORING_DELIVERABLES else MEMBER_RECIPIENTS[:1]
         for role in roles:
-            outbox.emit(session, key=f"reminder:{d.id}:{days}:{role}", kind="reminder", member_id=member.id,
+            # The due date is part of the key: an extension (R5.1) owes the reminders again for the new date.
+            outbox.emit(session, key=f"reminder:{d.id}:{d.due_on.isoformat()}:{days}:{role}", kind="reminder",
+                        member_id=member.id,
                         recipient_role=role, created_at=at, rule_id=d.rule_id, deadline_id=d.id,
                         payload={"deadline_kind": d.kind, "due_on": d.due_on.isoformat(), "days_before": days})
         d.reminders_sent = [*(d.reminders_sent or []), days]

@@ -100,7 +100,9 @@ def open_deadline(
     ).first()
     if existing is not None:
         return existing
-    days = reminder_days(reminders if reminders is not None else DEFAULT_REMINDER_DAYS)
+    if reminders is None:
+        reminders = session.info.get("reminder_days", DEFAULT_REMINDER_DAYS)
+    days = reminder_days(reminders)
     if kind is DeadlineKind.plan_end:
         days = ()  # the end of a plan is an event, not something to remind anyone of
     deadline = Deadline(

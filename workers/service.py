@@ -22,7 +22,7 @@ def session_factory_for(settings: Settings):
     url = settings.db_url
     if settings.is_embedded and current_revision(url) is None:
         upgrade_database(url)
-    return make_session_factory(make_engine(url))
+    return make_session_factory(make_engine(url), reminder_days=settings.deadline_reminder_days)
 
 
 def _wait_for_signal(stop: threading.Event) -> None:

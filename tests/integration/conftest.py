@@ -82,9 +82,9 @@ class World:
         return CommitmentIn.model_validate(samples.commitment(start, end, n))
 
 
-def make_world(url: str) -> tuple[World, object]:
+def make_world(url: str, *, reminder_days: tuple[int, ...] | None = None) -> tuple[World, object]:
     engine = make_engine(url)
-    world = World(factory=make_session_factory(engine), clock=FixedClock(pendulum.datetime(2027, 1, 10, 9, tz="UTC")),
+    world = World(factory=make_session_factory(engine, reminder_days=reminder_days), clock=FixedClock(pendulum.datetime(2027, 1, 10, 9, tz="UTC")),
                   url=url)
     world.run(handlers.open_call, c.OpenCall(name=CALL, opens_on=dt.date(2027, 1, 1), closes_on=dt.date(2027, 3, 31),
                                              first_plan_due=dt.date(2027, 9, 30)))

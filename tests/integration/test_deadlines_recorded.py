@@ -319,3 +319,24 @@ def test_r5_5_approved_voluntary_inactivity_opens_no_deadline_at_all(world):
     with world.session() as s:
         after = sorted((d.id, d.status) for d in s.scalars(select(Deadline).where(Deadline.member_id == m)))
     assert after == before
+
+
+def test_r4_reminder_offsets_are_a_setting_of_the_entry_point(db_url):
+    """Reminders go out at the offsets the settings give (default 30 and 7 days before the due date)."""
+    import pendulum
+    from sqlalchemy import select
+
+    from conftest import make_world
+    from lifecycle.models import Deadline
+
+    world, engine = make_world(db_url, reminder_days=(14, 1))
+    try:
+        world.at("2027-02-01T09:00:00")
+        m = world.in_orientation()
+        with world.session() as s:
+            d = s.scalars(select(Deadline).where(Deadline.member_id == m, Deadline.kind == "first_plan")).one()
+            assert d.reminder_days == [14, 1]
+            # 14 days before the 30 September due date, at local midnight in Paris.
+            assert d.next_reminder_at == pendulum.datetime(2027, 9, 15, 22, tz="UTC")
+    finally:
+        engine.dispose()
