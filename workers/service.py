@@ -87,8 +87,10 @@ class EmbeddedService:
 
     def stop(self) -> None:
         self.scheduler.stop()
-        self._thread.join()
+        # The worker first: on SQLite the scheduler's claim waits for the write lock that busy worker
+        # threads keep taking, so joining the scheduler first waited until the whole backlog was done.
         self.worker.stop()
+        self._thread.join()
         log.info("service_stopped")
 
 

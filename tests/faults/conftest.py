@@ -7,17 +7,14 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import dramatiq
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from dueset import build_due_set  # noqa: E402
+from dueset import DUE_SET_SIZE, build_due_set  # noqa: E402
 from procs import Services  # noqa: E402
 from redisserver import RedisServer  # noqa: E402
 
-#: Members in the due set; each has one due probation clock (R6.1).
-DUE_SET_SIZE = 300
 DUE_TEMPLATE = "ogp_faults_due"
 
 

@@ -27,6 +27,8 @@ POC = "poc@city.example"
 CALL = "Fault call"
 TRIGGER = "place_on_probation"
 KIND = "probation_clock"
+#: Members in the PostgreSQL due set of the fault tests; each has one due probation clock (R6.1).
+DUE_SET_SIZE = 300
 
 
 def inactive_since(today: dt.date | None = None) -> dt.date:

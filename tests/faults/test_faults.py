@@ -21,12 +21,14 @@ import pytest
 from sqlalchemy import select
 
 from config.settings import Settings
-from dueset import Outcome, due_ids, inconsistencies, outcome, progress
+from dueset import DUE_SET_SIZE, Outcome, build_due_set, due_ids, inconsistencies, outcome, progress
+from lifecycle import audit
 from lifecycle.db import make_engine, make_session_factory
 from lifecycle.models import Deadline, TransitionRecord
 from procs import Services, wait_until
 from workers.actors import QUEUE, declare_actors
 from workers.broker import make_broker
+from workers.service import EmbeddedService
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +77,7 @@ def stop_gracefully(services: Services) -> None:
             continue
         code = service.terminate(timeout=20)
         assert code == 0, f"{service.name} did not stop cleanly on SIGTERM (exit {code})\n{service.tail()}"
+        assert service.has_event("worker_stopped") or service.has_event("scheduler_stopped"), service.tail()
 
 
 # ---------------------------------------------------------------- (a) several schedulers and workers
@@ -83,7 +86,7 @@ def stop_gracefully(services: Services) -> None:
 def test_two_schedulers_and_two_worker_processes_fire_every_due_r6_1_deadline_exactly_once_because_firing_twice_is_a_no_op(
         db, due_db_url, redis_url, services):
     expected = len(due_ids(db))
-    assert expected > 0 and progress(db) == 0
+    assert expected == DUE_SET_SIZE and progress(db) == 0
 
     # The schedulers first: with no worker yet, each enqueues every due deadline, so that each
     # deadline has two messages on the queue and one of them must change nothing.
@@ -250,8 +253,6 @@ def test_redis_restarting_empty_mid_tick_loses_no_deadline_because_it_stays_pend
 
 def test_the_embedded_service_on_sqlite_fires_every_due_deadline_exactly_once_and_stops_promptly_with_nothing_half_done(
         sqlite_url, restore_global_broker):
-    from dueset import build_due_set
-    from workers.service import EmbeddedService
 
     build_due_set(sqlite_url, 80, prefix="town")
     engine = make_engine(sqlite_url)
@@ -269,8 +270,8 @@ def test_the_embedded_service_on_sqlite_fires_every_due_deadline_exactly_once_an
             service.start()
             try:
                 # Polled on a plain read-only connection: a WAL reader never waits for the writers.
-                wait_until(lambda: reader.execute(FIRED_SQL).fetchone()[0] >= 5, timeout=30, interval=0.005,
-                           what="the first deadlines")
+                seen = wait_until(lambda: (n := reader.execute(FIRED_SQL).fetchone()[0]) >= 5 and n,
+                                  timeout=30, interval=0.005, what="the first deadlines")
             finally:
                 began = time.monotonic()
                 service.stop()
@@ -280,11 +281,12 @@ def test_the_embedded_service_on_sqlite_fires_every_due_deadline_exactly_once_an
         assert stop_s < 5, f"stop() took {stop_s:.1f} s"
         assert not service._thread.is_alive()
         midway = progress(factory)
+        # Each worker thread finishes the message it holds (and may have taken one more while it was
+        # seen); nothing else fires once stop() is called.
+        assert midway - seen <= 2 * settings.worker_threads + 1, f"{midway - seen} fired after stop() was called"
         assert 0 < midway < expected, f"not stopped mid-way: {midway} of {expected} fired"
         assert inconsistencies(factory) == []
         with factory() as s:
-            from lifecycle import audit
-
             assert audit.verify(s).ok
         log.warning("embedded service stopped after %d of %d deadlines in %.2f s", midway, expected, stop_s)
 
