@@ -108,7 +108,9 @@ def _judge(session: Session, member: Member, d: Deadline) -> Verdict:
     if state in TERMINAL_MEMBER_STATES:
         return Verdict(d)
     if kind is K.first_plan:
-        if member.current_plan_id is None and state in (MemberState.orientation, MemberState.co_creation):
+        # D9: a member inactive or on probation still owes its first plan; the finding is recorded, not met.
+        if member.current_plan_id is None and state in (MemberState.orientation, MemberState.co_creation,
+                                                        MemberState.inactive, MemberState.probation):
             return Verdict(d, "R5.1", "become_inactive" if state == MemberState.co_creation else None,
                            f"no action plan filed by {d.due_on.isoformat()}")
     elif kind is K.next_plan:
@@ -116,7 +118,10 @@ def _judge(session: Session, member: Member, d: Deadline) -> Verdict:
             return Verdict(d, "R5.2", "become_inactive" if state == MemberState.co_creation else None,
                            f"no new action plan filed by {d.due_on.isoformat()}")
     elif kind is K.plan_end:
-        if plan_in_force:
+        # R3.13: a joint plan ends for every coalition member, though the first one fired marks it ended.
+        partner_ended = (plan is not None and plan.coalition_id is not None and plan.status == "ended"
+                         and member.current_plan_id == plan.id)
+        if plan_in_force or partner_ended:
             return Verdict(d, "R2.5", "end_plan", f"plan {plan.id} ended on {plan.end_on.isoformat()}")
     elif kind is K.quarterly_tracker_check:
         if plan_in_force:
@@ -292,7 +297,7 @@ def fire_deadline(deadline_id: int, *, uow: UnitOfWork, clock: Clock) -> FireRep
         for v in verdicts:
             if v.trigger == "end_plan" and member.state not in TERMINAL_MEMBER_STATES:
                 plan = s.get(ActionPlan, v.deadline.subject_id)
-                if plan is not None and plan.status == "in_force":
+                if plan is not None and plan.status in ("in_force", "ended"):
                     fire_member = member.state == MemberState.implementing
                     for r in _end_plan(uow, member, plan, at, recorded_at, fire_member):
                         if r.subject_type == "member":

@@ -53,7 +53,7 @@ def on_transition(ctx, entity, trigger: str, record: TransitionRecord) -> None:
             close(session, member_id=member.id, kind=kind, status=DeadlineStatus.cancelled, now=ctx.now, by=record,
                   subject=subject_of(kind, entity, member))
     if key == ("commitment", "complete"):
-        _redate_end_of_commitment(session, member, entity)
+        _redate_end_of_commitment(session, member, entity, ctx.now)
     for kind in OPENS.get(key, ()):
         plan = entity.plan if isinstance(entity, Commitment) else member.current_plan
         anchors = Anchors(
@@ -159,7 +159,8 @@ def close(
     return closed
 
 
-def _redate_end_of_commitment(session: Session, member: Member, commitment: Commitment) -> None:
+def _redate_end_of_commitment(session: Session, member: Member, commitment: Commitment,
+                              now: pendulum.DateTime) -> None:
     """R4.2: once completed, the assessment is due a month later unless the plan-end date is sooner."""
     plan: ActionPlan = commitment.plan
     due = end_of_commitment_due(plan_end=plan.end_on, completed_on=commitment.completed_on)
@@ -171,5 +172,10 @@ def _redate_end_of_commitment(session: Session, member: Member, commitment: Comm
             Deadline.status == DeadlineStatus.pending.value,
         )
     ):
+        tz = member.jurisdiction.time_zone
         deadline.due_on = due
-        deadline.breach_at = breach_instant(due, member.jurisdiction.time_zone)
+        deadline.breach_at = breach_instant(due, tz)
+        # Reminders follow the new date; those whose day has already passed are no longer owed.
+        days = deadline.reminder_days or []
+        deadline.reminders_sent = [x for x in days if start_of_local_day(due - dt.timedelta(days=x), tz) <= now]
+        deadline.next_reminder_at = next_reminder(due, tz, days, after=now)
