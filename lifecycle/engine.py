@@ -11,6 +11,7 @@ and opens the successors of recurring checks. Firing twice is a no-op.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -59,6 +60,7 @@ class FireReport:
     findings: list[dict] = field(default_factory=list)
     reminders: int = 0
     opened_due: bool = False
+    busy: bool = False  # the member was locked by another transaction: nothing was done (see ``fire_deadline``)
 
     def merge(self, other: "FireReport") -> None:
         self.deadlines += other.deadlines
@@ -194,35 +196,55 @@ def _end_plan(uow: UnitOfWork, member: Member, plan: ActionPlan, at, recorded_at
 
 
 def _remind(session: Session, member: Member, d: Deadline, now) -> int:
+    """Send the latest reminder whose day has come; earlier ones that were missed are not sent late."""
     tz = member.jurisdiction.time_zone
+    passed = [days for days in d.reminder_days or []
+              if days not in (d.reminders_sent or [])
+              and start_of_local_day(d.due_on - pendulum.duration(days=days), tz) <= now]
     sent = 0
-    for days in sorted(d.reminder_days or [], reverse=True):
+    if passed:
+        days = min(passed)
         at = start_of_local_day(d.due_on - pendulum.duration(days=days), tz)
-        if at > now or days in (d.reminders_sent or []):
-            continue
         roles = DELIVERABLE_RECIPIENTS[:2] if K(d.kind) in MONITORING_DELIVERABLES else MEMBER_RECIPIENTS[:1]
         for role in roles:
             # The due date is part of the key: an extension (R5.1) owes the reminders again for the new date.
             outbox.emit(session, key=f"reminder:{d.id}:{d.due_on.isoformat()}:{days}:{role}", kind="reminder",
-                        member_id=member.id,
-                        recipient_role=role, created_at=at, rule_id=d.rule_id, deadline_id=d.id,
+                        member_id=member.id, recipient_role=role, created_at=at, rule_id=d.rule_id,
+                        deadline_id=d.id,
                         payload={"deadline_kind": d.kind, "due_on": d.due_on.isoformat(), "days_before": days})
-        d.reminders_sent = [*(d.reminders_sent or []), days]
-        sent += 1
+        d.reminders_sent = [*(d.reminders_sent or []), *passed]
+        sent = 1
     d.next_reminder_at = obligations.next_reminder(d.due_on, tz, [x for x in d.reminder_days or []
                                                                      if x not in d.reminders_sent], after=now)
     return sent
 
 
-def fire_deadline(deadline_id: int, *, uow: UnitOfWork, clock: Clock) -> FireReport:
-    """Judge and fire one due deadline (and any of its member's due at the same instant)."""
+def fire_deadline(deadline_id: int, *, uow: UnitOfWork, clock: Clock, busy: set[int] | None = None) -> FireReport:
+    """Judge and fire one due deadline (and any of its member's due at the same instant).
+
+    With ``busy`` (schedulers sharing one due set, as ``tick``), a member whose row another
+    transaction holds, or that is already in ``busy``, is not waited for: it is added to
+    ``busy``, nothing is done, the report says ``busy``, and the caller claims it again later.
+    """
     report = FireReport()
     with uow:
         s = uow.session
-        member_id = s.scalar(select(Deadline.member_id).where(Deadline.id == deadline_id))
-        if member_id is None:
+        row = s.execute(select(Deadline.member_id, Deadline.status).where(Deadline.id == deadline_id)).first()
+        if row is None:
             raise NotFound(f"There is no deadline {deadline_id}.", field="id")
-        member = uow.lock(Member, member_id, what="member")  # member first, as every handler locks
+        if row.status != DeadlineStatus.pending:
+            return report  # closed and committed already: nothing to lock, nothing to wait for
+        member_id = row.member_id
+        if busy is None:
+            member = uow.lock(Member, member_id, what="member")  # member first, as every handler locks
+        else:
+            member = None if member_id in busy else s.scalars(
+                select(Member).where(Member.id == member_id).with_for_update(of=Member, skip_locked=True)
+                .execution_options(populate_existing=True)).unique().one_or_none()
+            if member is None:
+                busy.add(member_id)
+                report.busy = True
+                return report
         d = uow.lock(Deadline, deadline_id, what="deadline")
         now = clock.now()
         if d.status != DeadlineStatus.pending:
@@ -233,8 +255,13 @@ def fire_deadline(deadline_id: int, *, uow: UnitOfWork, clock: Clock) -> FireRep
                 uow.commit()
             return report
         at = d.breach_at
+        # A tick that runs late, after a later action on the member, must not write history out of order:
+        # the rule is judged as things stand, so it takes effect no earlier than the member's last transition.
+        last = s.scalar(select(func.max(TransitionRecord.business_time)).where(
+            TransitionRecord.subject_type == "member", TransitionRecord.subject_id == member.id))
+        effective = max(at, last) if last is not None else at
         recorded_at = uow.recorded_at()
-        known = s.scalar(select(func.max(Deadline.id)).where(Deadline.member_id == member.id)) or 0
+        s.info.pop("opened_deadlines", None)  # obligations.open_deadline lists here what this fire opens
         group = list(s.scalars(select(Deadline).where(
             Deadline.member_id == member.id, Deadline.status == DeadlineStatus.pending.value,
             Deadline.breach_at == at).order_by(Deadline.id).with_for_update()))
@@ -254,13 +281,15 @@ def fire_deadline(deadline_id: int, *, uow: UnitOfWork, clock: Clock) -> FireRep
         chosen = max(status_verdicts, key=lambda v: SEVERITY[_dest(v.trigger)], default=None)
         record = None
         if chosen is not None:
-            ctx = _ctx(s, at, recorded_at, chosen.rule, chosen.detail)
-            record = fire(member, chosen.trigger, ctx)
+            ctx = _ctx(s, effective, recorded_at, chosen.rule, chosen.detail)
+            # Set before firing, so that they are written by the transition's own UPDATE of the member.
             if chosen.trigger == "become_inactive":
                 member.inactivity_rule, member.voluntary_inactivity = chosen.rule, False
             elif chosen.trigger == "place_on_probation":
                 member.probation_rule = chosen.rule
-            elif chosen.trigger == "revoke" and member.current_plan is not None:
+            record = fire(member, chosen.trigger, ctx)
+            if chosen.trigger == "revoke" and member.current_plan is not None \
+                    and member.current_plan.coalition_id is None:
                 member.current_plan.status = "revoked"
             for v in verdicts:
                 if v is chosen:
@@ -299,14 +328,13 @@ def fire_deadline(deadline_id: int, *, uow: UnitOfWork, clock: Clock) -> FireRep
                 plan = s.get(ActionPlan, v.deadline.subject_id)
                 if plan is not None and plan.status in ("in_force", "ended"):
                     fire_member = member.state == MemberState.implementing
-                    for r in _end_plan(uow, member, plan, at, recorded_at, fire_member):
+                    for r in _end_plan(uow, member, plan, effective, recorded_at, fire_member):
                         if r.subject_type == "member":
                             report.transitions.append(_transition_row(r))
                 v.deadline.status = DeadlineStatus.met.value
         s.flush()
-        report.opened_due = bool(s.scalar(select(func.count()).select_from(Deadline).where(
-            Deadline.member_id == member.id, Deadline.id > known, Deadline.status == DeadlineStatus.pending.value,
-            Deadline.breach_at <= now)))
+        report.opened_due = any(o.status == DeadlineStatus.pending.value and o.breach_at <= now
+                                for o in s.info.pop("opened_deadlines", ()))
         uow.commit()
     for t in report.transitions:
         log.info("transition_fired", **t)
@@ -369,13 +397,18 @@ def tick(now: pendulum.DateTime, *, session_factory: sessionmaker, clock: Clock,
             s.commit()
         if not ids:
             break
+        busy: set[int] = set()  # members another scheduler is firing: skipped here, claimed again after
+        only_busy = True
         for deadline_id in ids:
             try:
-                fired = fire_deadline(deadline_id, uow=UnitOfWork(session_factory), clock=clock)
+                fired = fire_deadline(deadline_id, uow=UnitOfWork(session_factory), clock=clock, busy=busy)
             except Exception:  # one broken deadline must not stop the others; it is retried next tick
                 log.exception("deadline_failed", deadline_id=deadline_id)
                 failed.add(deadline_id)
                 continue
+            if fired.busy:
+                continue
+            only_busy = False
             report.deadlines += fired.deadlines
             report.transitions += fired.transitions
             report.findings += fired.findings
@@ -384,5 +417,7 @@ def tick(now: pendulum.DateTime, *, session_factory: sessionmaker, clock: Clock,
                 on_fired(fired)
             if fired.opened_due:
                 break  # a newly due deadline may come before the rest of this batch: claim again in order
+        if busy and only_busy:
+            time.sleep(0.05)  # every member claimed is held by another transaction: let those end first
     report.failed = sorted(failed)
     return report

@@ -694,8 +694,8 @@ def apply_status(cmd: c.ApplyStatus, *, uow: UnitOfWork, clock: Clock) -> None:
             member.inactivity_rule, member.voluntary_inactivity = cmd.rule, False
         elif cmd.trigger == "place_on_probation":
             member.probation_rule = cmd.rule
-        elif cmd.trigger == "revoke" and member.current_plan is not None:
-            member.current_plan.status = "revoked"
+        elif cmd.trigger == "revoke" and member.current_plan is not None and member.current_plan.coalition_id is None:
+            member.current_plan.status = "revoked"  # a joint plan lives on for the other coalition members
         elif cmd.trigger in ("reinstate", "resume"):
             member.inactivity_rule = member.probation_rule = None
             member.voluntary_inactivity = False

@@ -121,6 +121,7 @@ def open_deadline(
     )
     session.add(deadline)
     session.flush()
+    session.info.setdefault("opened_deadlines", []).append(deadline)  # fire_deadline asks if one is due already
     return deadline
 
 
