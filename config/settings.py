@@ -26,6 +26,15 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     support_unit_email: str = "support@ogplocal.example"
     deadline_reminder_days: tuple[int, ...] = Field(default=(30, 7))
+    # Letters: SMTP when a host is set, otherwise .eml files and PDFs in the outbox folder.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_starttls: bool = True
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_timeout_s: float = 30.0
+    mail_from: str = "OGP Local Support Unit <support@ogplocal.example>"
+    mail_domain: str = "ogplocal.example"
     redis_url: str | None = None
     scheduler_interval_s: float = Field(default=60.0, gt=0)
     # A due deadline enqueued this long ago and still pending is enqueued again (its message may
@@ -50,6 +59,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'lifecycle.db').as_posix()}"
+
+    @property
+    def outbox_dir(self) -> Path:
+        """Where letters go without SMTP: one .eml file and one PDF per letter."""
+        return self.data_dir / "outbox"
 
     @property
     def is_embedded(self) -> bool:

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 import pendulum
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from lifecycle.db import UTCInstant
@@ -318,6 +318,18 @@ class OutboxEvent(Base):
     payload: Mapped[dict[str, Any]]
     created_at: Mapped[pendulum.DateTime]
     status: Mapped[str] = mapped_column(String(12), default="pending", index=True)
+    # The letter itself, rendered once and kept as evidence of the notice (R7.2, R7.3).
+    language: Mapped[str | None] = mapped_column(String(8))
+    recipients: Mapped[list[Any]] = mapped_column(default=list)
+    subject: Mapped[str | None] = mapped_column(String(300))
+    body_text: Mapped[str | None] = mapped_column(Text)
+    body_html: Mapped[str | None] = mapped_column(Text)
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary)
+    message_id: Mapped[str | None] = mapped_column(String(200), unique=True)
+    rendered_at: Mapped[pendulum.DateTime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[pendulum.DateTime | None]
 
 
 class TransitionRecord(Base):
