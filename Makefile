@@ -74,3 +74,8 @@ clean:
 
 distclean: clean
 	rm -rf $(VENV)
+
+# Deadline-engine benchmark on a throwaway PostgreSQL: one JSON object on stdout (bench/README.md).
+.PHONY: bench
+bench: venv system-deps
+	@$(BIN)/python -m bench.tick

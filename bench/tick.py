@@ -60,8 +60,36 @@ def _quiet_logs() -> None:
     configure_logging(fmt="json", level="WARNING")
 
 
-def _rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: kilobytes
+def _status_mb(key: str) -> float | None:
+    """A memory figure of this process from /proc/self/status (VmRSS, VmHWM), in MB; None off Linux."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return None
+
+
+def _peak_rss_mb() -> float:
+    """Peak RSS of this process since it started (or since ``_reset_peak``).
+
+    VmHWM rather than ru_maxrss: a spawned child's ru_maxrss also counts the parent's
+    memory at the fork that preceded exec, which says nothing about the child.
+    """
+    hwm = _status_mb("VmHWM")
+    return hwm if hwm is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _reset_peak() -> bool:
+    """Reset VmHWM to the current RSS (Linux >= 4.0), so that the next peak is the tick's own."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
 
 
 # ---------------------------------------------------------------- the prototype member
@@ -253,7 +281,7 @@ def populate(url: str, conninfo: dict, proto: int, *, due: int, filler: int) -> 
         conn.execute(
             "CREATE TEMP TABLE clone ON COMMIT DROP AS "
             "SELECT g, %(m)s::int + g AS mid, %(j)s::int + g AS jid, "
-            "(mod(g, %(stride)s) = 0 AND g <= %(last)s) AS due, 40 + mod(g * 7919, 360) AS shift "
+            "(mod(g, %(stride)s) = 0 AND g <= %(last)s) AS due, 40 + mod(g::bigint * 7919, 360)::int AS shift "
             "FROM generate_series(1, %(n)s) AS g",
             {"m": base["members"], "j": base["jurisdictions"], "stride": stride, "last": due_clones * stride,
              "n": clones})
@@ -350,6 +378,17 @@ def build_database(server: PostgresServer, schema_db: str, name: str, *, due: in
     return url
 
 
+def _copy_database(server: PostgresServer, template: str, name: str) -> None:
+    """A copy of ``template``: a file copy where the server can (PostgreSQL 15+), much faster for large ones."""
+    if int(server.server_version().split(".")[0]) >= 15:
+        with server.connect() as conn:
+            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s "
+                         "AND pid <> pg_backend_pid()", [template])
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY = FILE_COPY')
+    else:
+        server.create_database(name, template=template)
+
+
 def _conninfo(server: PostgresServer, dbname: str) -> dict:
     from sqlalchemy.engine import make_url
 
@@ -384,23 +423,27 @@ def _tick_worker(url: str, now_iso: str, batch: int, ready, go, results, count_q
         @event.listens_for(engine, "before_cursor_execute")
         def _count(*_args):
             queries[0] += 1
-    rss_before = _rss_mb()
     ready.set()
     go.wait()
+    peak_before = _peak_rss_mb()
+    rss_before = _status_mb("VmRSS") or peak_before
+    reset = _reset_peak()
     cpu0 = time.process_time()
     t0 = time.perf_counter()
     report = tick(now, session_factory=factory, clock=FixedClock(now), batch=batch)
     elapsed = time.perf_counter() - t0
+    peak_tick = _peak_rss_mb()
     results.put({
         "pid": os.getpid(), "elapsed_s": elapsed, "cpu_s": time.process_time() - cpu0,
         "deadlines": report.deadlines, "transitions": len(report.transitions), "failed": len(report.failed),
-        "queries": queries[0], "rss_before_mb": rss_before, "peak_rss_mb": _rss_mb(),
+        "queries": queries[0], "rss_before_mb": rss_before, "peak_rss_mb": max(peak_before, peak_tick),
+        "tick_rss_growth_mb": (peak_tick - rss_before) if reset else None,
     })
     engine.dispose()
 
 
-def run_ticks(url: str, workers: int, *, batch: int = 200, count_queries: bool = False,
-              timeout: float = 1800) -> dict:
+def run_ticks(server: PostgresServer, url: str, workers: int, *, batch: int = 200, count_queries: bool = False,
+              timeout: float = 1800, max_wait: float = 0) -> dict:
     """Start ``workers`` spawned processes that each run ``tick(TICK_NOW)`` at once; wall time from start to last end."""
     ctx = mp.get_context("spawn")
     go, results = ctx.Event(), ctx.Queue()
@@ -412,13 +455,88 @@ def run_ticks(url: str, workers: int, *, batch: int = 200, count_queries: bool =
     for r in readies:
         if not r.wait(120):
             raise RuntimeError("a tick worker did not start")
+    if max_wait:
+        wait_for_quiet(max_wait)
+    cpu0, server0 = _machine_cpu(), _server_cpu(server)
     t0 = time.perf_counter()
     go.set()
     out = [results.get(timeout=timeout) for _ in procs]
     wall = time.perf_counter() - t0
+    cpu1, server1 = _machine_cpu(), _server_cpu(server)
     for p in procs:
         p.join(30)
-    return {"wall_s": wall, "workers": out}
+    run = {"wall_s": wall, "workers": out, "machine_cpu_busy": None, "machine_cpu_steal": None,
+           "server_cpu_s": None if server0 is None or server1 is None else server1 - server0}
+    if cpu0 is not None and cpu1 is not None:
+        total = max(cpu1[2] - cpu0[2], 1)
+        run["machine_cpu_busy"], run["machine_cpu_steal"] = (cpu1[0] - cpu0[0]) / total, (cpu1[1] - cpu0[1]) / total
+        if run["server_cpu_s"] is not None:
+            # CPU used by anything but the tick workers and the server (other jobs on the machine), in cores
+            ours = sum(w["cpu_s"] for w in out) + run["server_cpu_s"]
+            run["other_load_cores"] = max(0.0, run["machine_cpu_busy"] * (os.cpu_count() or 1) - ours / wall)
+    return run
+
+
+def _machine_cpu() -> tuple[int, int, int] | None:
+    """(busy, steal, total) jiffies of all CPUs from /proc/stat, to tell how much of the machine a run used."""
+    try:
+        with open("/proc/stat") as f:
+            user, nice, system, idle, iowait, irq, softirq, steal = [int(x) for x in f.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    busy = user + nice + system + irq + softirq
+    return busy, steal, busy + steal + idle + iowait
+
+
+QUIET_CORES = 0.25  # other load, in cores, under which a measurement starts at once
+DISTURBED_CORES = 0.3  # other load during a measurement above which it is taken again (--retries)
+
+
+def wait_for_quiet(max_wait: float) -> float | None:
+    """Wait, up to ``max_wait`` seconds, until the machine is nearly idle; returns the busy cores last seen.
+
+    Other jobs on a small machine (a test run, a build) change every figure here.
+    """
+    deadline = time.monotonic() + max_wait
+    said = False
+    while True:
+        before = _machine_cpu()
+        time.sleep(1.0)
+        after = _machine_cpu()
+        if before is None or after is None:
+            return None
+        cores = (after[0] - before[0]) / max(after[2] - before[2], 1) * (os.cpu_count() or 1)
+        if cores <= QUIET_CORES or time.monotonic() >= deadline:
+            if said or cores > QUIET_CORES:
+                say(f"machine {'quiet' if cores <= QUIET_CORES else 'still busy'}: {cores:.2f} cores used by others")
+            return cores
+        if not said:
+            say(f"the machine is busy with other work ({cores:.2f} cores): waiting up to {max_wait:.0f} s")
+            said = True
+
+
+def _server_cpu(server: PostgresServer) -> float | None:
+    """CPU seconds used so far by the PostgreSQL server this run started: postmaster, live and ended backends."""
+    if server.data_dir is None:
+        return None
+    try:
+        postmaster = int((server.data_dir / "postmaster.pid").read_text().split()[0])
+        total = 0
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(pid) == postmaster:  # its own time and that of the backends that have ended
+                total += sum(int(x) for x in fields[11:15])
+            elif int(fields[1]) == postmaster:
+                total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 # ---------------------------------------------------------------- checks
@@ -478,27 +596,41 @@ def check(url: str, expected: int) -> dict:
 # ---------------------------------------------------------------- raw baseline
 
 
-def raw_insert_commit(conninfo: dict, *, seconds: float, max_rows: int) -> dict:
-    """Single-row INSERT + COMMIT with psycopg on the same server: the floor of one write transaction."""
+def raw_insert_commit(conninfo: dict, *, seconds: float, rounds: int = 5) -> dict:
+    """Single-row INSERT + COMMIT with psycopg on the same server: the floor of one write transaction.
+
+    ``rounds`` rounds of ``seconds / rounds`` each; the median round is the figure (one
+    round trip's latency varies with where the scheduler puts client and server).
+    """
+    import statistics
+
     import psycopg
 
     with psycopg.connect(**conninfo, autocommit=True) as conn:
         conn.execute("CREATE TABLE bench_raw (id bigserial PRIMARY KEY, payload text NOT NULL, "
                      "created_at timestamptz NOT NULL DEFAULT now())")
+    per_round = []
+    rows = 0
     with psycopg.connect(**conninfo, autocommit=False) as conn:
-        n = 0
-        t0 = time.perf_counter()
-        while n < max_rows:
-            conn.execute("INSERT INTO bench_raw (payload) VALUES (%s)", (f"row {n}",))
-            conn.commit()
-            n += 1
-            if n % 100 == 0 and time.perf_counter() - t0 >= seconds:
-                break
-        elapsed = time.perf_counter() - t0
-    return {"rows": n, "elapsed_s": elapsed, "per_s": n / elapsed}
+        for _ in range(rounds):
+            n = 0
+            t0 = time.perf_counter()
+            while True:
+                conn.execute("INSERT INTO bench_raw (payload) VALUES (%s)", (f"row {rows + n}",))
+                conn.commit()
+                n += 1
+                if n % 50 == 0 and time.perf_counter() - t0 >= seconds / rounds:
+                    break
+            per_round.append(n / (time.perf_counter() - t0))
+            rows += n
+    return {"rows": rows, "per_s": statistics.median(per_round), "rounds": [round(r) for r in per_round]}
 
 
 # ---------------------------------------------------------------- main
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -506,8 +638,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run (about a minute)")
     parser.add_argument("--members-large", type=int, default=None, metavar="N",
                         help="members in the large scale run (default 1,000,000; 20,000 with --quick)")
+    parser.add_argument("--parts", default="throughput,scale", metavar="LIST",
+                        help="which runs: throughput, scale, or both (default; the raw baseline always runs)")
+    parser.add_argument("--max-wait", type=float, default=120.0, metavar="S",
+                        help="before each measurement, wait up to S seconds for other jobs on the machine to "
+                             "quieten down (default 120; 0: never wait)")
+    parser.add_argument("--retries", type=int, default=1, metavar="N",
+                        help="measure again, up to N times, when other jobs used more than "
+                             f"{DISTURBED_CORES} cores during a measurement; the least disturbed one counts (default 1)")
     parser.add_argument("--keep", action="store_true", help="leave the databases on an external server")
     args = parser.parse_args(argv)
+    parts = {p.strip() for p in args.parts.split(",") if p.strip()}
+    if not parts <= {"throughput", "scale"}:
+        parser.error(f"--parts takes throughput and/or scale, not {args.parts!r}")
     _quiet_logs()
 
     sizes = {
@@ -542,64 +685,103 @@ def main(argv: list[str] | None = None) -> int:
         # -- raw baseline
         raw_db = db("raw")
         server.create_database(raw_db)
-        raw = raw_insert_commit(_conninfo(server, raw_db), seconds=sizes["raw_seconds"], max_rows=1_000_000)
-        say(f"raw INSERT+COMMIT: {raw['rows']:,} rows in {raw['elapsed_s']:.2f} s = {raw['per_s']:,.0f}/s")
+        if args.max_wait:
+            wait_for_quiet(args.max_wait)
+        raw = raw_insert_commit(_conninfo(server, raw_db), seconds=sizes["raw_seconds"])
+        say(f"raw INSERT+COMMIT: {raw['rows']:,} rows, median round {raw['per_s']:,.0f}/s (rounds {raw['rounds']})")
 
-        # -- throughput: N due deadlines, one worker, then two workers on a copy of the same data
-        n = sizes["throughput_due"]
-        seed = db("throughput")
-        build_database(server, schema_db, seed, due=n, filler=0)
-        through: dict[int, dict] = {}
-        for workers in (1, 2):
-            name = db(f"throughput_{workers}w")
-            server.create_database(name, template=seed)
-            say(f"tick with {workers} worker(s) over {n:,} due deadlines")
-            run = run_ticks(server.url(name), workers, count_queries=(workers == 1))
-            checked = check(server.url(name), n)
-            done = sum(w["deadlines"] for w in run["workers"])
-            through[workers] = {"run": run, "check": checked, "rate": n / run["wall_s"], "deadlines_reported": done}
-            say(f"{workers}w: {n:,} deadlines in {run['wall_s']:.1f} s = {n / run['wall_s']:,.1f}/s; "
-                f"check {'ok' if checked['ok'] else 'FAILED'}")
-            server.drop_database(name)
-        one = through[1]["run"]["workers"][0]
+        out["raw_insert_commit_per_s"] = round(raw["per_s"], 1)
+        out["raw_insert_commit_rounds"] = raw["rounds"]
+        checks: list[bool] = []
+
+        def measure(seed: str, label: str, workers: int, expected: int) -> dict:
+            """Run ``workers`` ticks on a fresh copy of ``seed``; once more if other jobs disturbed the run."""
+            best = None
+            for attempt in range(1, args.retries + 2):
+                name = db(f"{label}_{attempt}")
+                _copy_database(server, seed, name)
+                say(f"{label}: tick with {workers} worker(s) over {expected:,} due deadlines"
+                    + (f" (attempt {attempt})" if attempt > 1 else ""))
+                run = run_ticks(server, server.url(name), workers, count_queries=True, max_wait=args.max_wait)
+                checked = check(server.url(name), expected)
+                server.drop_database(name)
+                checks.append(checked["ok"])
+                load = run.get("other_load_cores")
+                say(f"{label}: {expected:,} deadlines in {run['wall_s']:.2f} s = {expected / run['wall_s']:,.1f}/s "
+                    f"(transitions per worker {[w['transitions'] for w in run['workers']]}, worker CPU "
+                    f"{[round(w['cpu_s'], 1) for w in run['workers']]} s, server CPU {run['server_cpu_s'] or 0:.1f} s, "
+                    f"machine CPU busy {run['machine_cpu_busy'] or 0:.0%}, other load {load or 0:.2f} cores); "
+                    f"check {'ok' if checked['ok'] else 'FAILED'}")
+                result = {"run": run, "check": checked, "attempts": attempt}
+                if best is None or (load or 0) < (best["run"].get("other_load_cores") or 0):
+                    best = result
+                best["attempts"] = attempt
+                if load is None or load <= DISTURBED_CORES:
+                    break
+                if attempt <= args.retries:
+                    say(f"{label}: other jobs used {load:.2f} cores during the run: measuring again")
+            return best
+
+        # -- throughput: N due deadlines, one worker, then two workers, each on a fresh copy of the same data
+        if "throughput" in parts:
+            n = sizes["throughput_due"]
+            seed = db("throughput")
+            build_database(server, schema_db, seed, due=n, filler=0)
+            through = {workers: measure(seed, f"throughput_{workers}w", workers, n) for workers in (1, 2)}
+            server.drop_database(seed)
+            one = through[1]["run"]["workers"][0]
+            rate1, rate2 = (n / through[k]["run"]["wall_s"] for k in (1, 2))
+            ok = all(t["check"]["ok"] for t in through.values())
+            out.update({
+                "transitions_per_s_1w": round(rate1, 1),
+                "transitions_per_s_2w": round(rate2, 1),
+                "transitions_checked": (min(t["check"]["transitions"] for t in through.values()) if ok
+                                        else {f"{k}w": t["check"] for k, t in through.items()}),
+                "ratio_to_raw": round(rate1 / raw["per_s"], 4),
+                "speedup_2w": round(rate2 / rate1, 2),
+                "worker_transitions_2w": [w["transitions"] for w in through[2]["run"]["workers"]],
+                "queries_per_transition_1w": round(one["queries"] / max(one["transitions"], 1), 1),
+                "cpu_ms_per_transition_1w": round(1000 * one["cpu_s"] / max(one["transitions"], 1), 2),
+                "server_cpu_ms_per_transition_1w": _round(
+                    None if through[1]["run"]["server_cpu_s"] is None
+                    else 1000 * through[1]["run"]["server_cpu_s"] / max(one["transitions"], 1), 2),
+                "other_load_cores_1w": _round(through[1]["run"].get("other_load_cores"), 2),
+                "other_load_cores_2w": _round(through[2]["run"].get("other_load_cores"), 2),
+            })
 
         # -- scale: the same number due among few and among many members
-        scale: dict[str, dict] = {}
-        for label, members in (("small", sizes["members_small"]), ("large", sizes["members_large"])):
-            name = db(f"scale_{label}")
-            build_database(server, schema_db, name, due=sizes["scale_due"], filler=members - sizes["scale_due"])
-            say(f"tick over {sizes['scale_due']:,} due among {members:,} members")
-            run = run_ticks(server.url(name), 1, count_queries=True)
-            checked = check(server.url(name), sizes["scale_due"])
-            w = run["workers"][0]
-            scale[label] = {"members": members, "run": run, "check": checked}
-            say(f"{members:,} members: {w['elapsed_s']:.2f} s, peak RSS {w['peak_rss_mb']:.0f} MB "
-                f"(before the tick {w['rss_before_mb']:.0f} MB); check {'ok' if checked['ok'] else 'FAILED'}")
-            server.drop_database(name)
+        if "scale" in parts:
+            scale: dict[str, dict] = {}
+            for label, members in (("10k", sizes["members_small"]), ("1m", sizes["members_large"])):
+                seed = db(f"scale_{label}")
+                build_database(server, schema_db, seed, due=sizes["scale_due"], filler=members - sizes["scale_due"])
+                scale[label] = measure(seed, f"scale_{label}", 1, sizes["scale_due"])
+                server.drop_database(seed)
+                w = scale[label]["run"]["workers"][0]
+                say(f"{members:,} members: tick {w['elapsed_s']:.2f} s, peak RSS {w['peak_rss_mb']:.0f} MB "
+                    f"(RSS before the tick {w['rss_before_mb']:.0f} MB, growth during it "
+                    f"{_round(w['tick_rss_growth_mb'], 1)} MB)")
+            small, large = (scale[k]["run"]["workers"][0] for k in ("10k", "1m"))
+            out.update({
+                "tick_s_10k": round(small["elapsed_s"], 3),
+                "tick_s_1m": round(large["elapsed_s"], 3),
+                "scale_ratio": round(large["elapsed_s"] / small["elapsed_s"], 3),
+                "peak_rss_mb_10k": round(small["peak_rss_mb"], 1),
+                "peak_rss_mb_1m": round(large["peak_rss_mb"], 1),
+                "rss_before_tick_mb_10k": round(small["rss_before_mb"], 1),
+                "rss_before_tick_mb_1m": round(large["rss_before_mb"], 1),
+                "tick_rss_growth_mb_10k": _round(small["tick_rss_growth_mb"], 1),
+                "tick_rss_growth_mb_1m": _round(large["tick_rss_growth_mb"], 1),
+                "queries_per_transition_1m": round(large["queries"] / max(large["transitions"], 1), 1),
+                "other_load_cores_10k": _round(scale["10k"]["run"].get("other_load_cores"), 2),
+                "other_load_cores_1m": _round(scale["1m"]["run"].get("other_load_cores"), 2),
+            })
+        out["attempts"] = {k: v["attempts"] for k, v in
+                           [*((f"{w}w", t) for w, t in (through.items() if "throughput" in parts else ())),
+                            *((k, v) for k, v in (scale.items() if "scale" in parts else ()))]}
 
-        rate1, rate2 = through[1]["rate"], through[2]["rate"]
-        small, large = scale["small"]["run"]["workers"][0], scale["large"]["run"]["workers"][0]
-        checks_ok = all(t["check"]["ok"] for t in through.values()) and all(v["check"]["ok"] for v in scale.values())
         out.update({
-            "transitions_per_s_1w": round(rate1, 1),
-            "transitions_per_s_2w": round(rate2, 1),
-            "transitions_checked": min(t["check"]["transitions"] for t in through.values()) if checks_ok else
-            {f"{k}w": t["check"] for k, t in through.items()},
-            "raw_insert_commit_per_s": round(raw["per_s"], 1),
-            "ratio_to_raw": round(rate1 / raw["per_s"], 4),
-            "speedup_2w": round(rate2 / rate1, 2),
-            "tick_s_10k": round(small["elapsed_s"], 3),
-            "tick_s_1m": round(large["elapsed_s"], 3),
-            "scale_ratio": round(large["elapsed_s"] / small["elapsed_s"], 3),
-            "peak_rss_mb_10k": round(small["peak_rss_mb"], 1),
-            "peak_rss_mb_1m": round(large["peak_rss_mb"], 1),
-            "rss_before_tick_mb_10k": round(small["rss_before_mb"], 1),
-            "rss_before_tick_mb_1m": round(large["rss_before_mb"], 1),
-            "queries_per_transition_1w": round(one["queries"] / max(one["transitions"], 1), 1),
-            "cpu_s_per_transition_1w_ms": round(1000 * one["cpu_s"] / max(one["transitions"], 1), 3),
-            "queries_per_transition_1m": round(large["queries"] / max(large["transitions"], 1), 1),
-            "worker_transitions_2w": [w["transitions"] for w in through[2]["run"]["workers"]],
-            "checks_ok": checks_ok,
+            "checks_ok": bool(checks) and all(checks),
             "postgres": server.server_version(),
             "python": platform.python_version(),
             "cpus": os.cpu_count(),

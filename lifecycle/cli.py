@@ -368,6 +368,13 @@ def member_show(ctx: typer.Context, member_id: int) -> None:
     for d in data["deadlines"]:
         t.add_row(str(d["id"]), d["kind"], d["rule_id"], d["due_on"], d["subject"])
     out.print(t)
+    caused = [(r, x) for r in data["history"] for x in r.get("letters", ())]
+    if caused:
+        t = Table("letter", "kind", "to", "status", "transition", title="Letters caused by transitions")
+        for r, x in caused:
+            t.add_row(str(x["id"]), x["kind"], x["recipient_role"], x["status"],
+                      f"#{r['seq']} {r['trigger']} ({r['rule_id']}, {r['business_time'][:10]})")
+        out.print(t)
 
 
 @member_app.command("list")
@@ -557,11 +564,12 @@ def audit_show(ctx: typer.Context, subject: Annotated[str, typer.Argument(help="
     e = env(ctx)
     kind, ident = _subject(subject)
     with e.session() as s:
-        rows = [audit.as_row(r) for r in audit.history(s, kind, ident)]
-    t = Table("seq", "business time", "from", "to", "trigger", "rule", "actor", "reason")
+        rows = queries.with_letters(s, [audit.as_row(r) for r in audit.history(s, kind, ident)])
+    t = Table("seq", "business time", "from", "to", "trigger", "rule", "actor", "reason", "letters")
     for r in rows:
         t.add_row(str(r["seq"]), r["business_time"], r["from_state"] or "—", r["to_state"], r["trigger"],
-                  r["rule_id"], r["actor"], r["reason"] or "")
+                  r["rule_id"], r["actor"], r["reason"] or "",
+                  ", ".join(f"#{x['id']} {x['recipient_role']} {x['status']}" for x in r["letters"]))
     _emit(e, rows, t)
 
 
@@ -600,6 +608,159 @@ def audit_verify(ctx: typer.Context) -> None:
         out.print(f"[red]audit trail broken[/red] at record {b.record_id} ({b.subject} #{b.seq}): {b.problem}")
     if not report.ok:
         raise typer.Exit(1)
+
+
+# ---------------------------------------------------------------- letters (R7.1–R7.3)
+
+
+letters_app = typer.Typer(help="Status letters and deadline notices (R7.1–R7.3): list, show, retry, send, PDF.",
+                          no_args_is_help=True)
+app.add_typer(letters_app, name="letters")
+
+
+def _mail(e: Env):
+    """The delivery module and the transport the settings call for (SMTP, or the outbox folder)."""
+    from workers.letters import delivery
+    from workers.letters.transport import make_transport
+
+    return delivery, make_transport(e.settings)
+
+
+@letters_app.command("list")
+def letters_list(
+    ctx: typer.Context,
+    failed: Annotated[bool, typer.Option("--failed", help="Only letters that could not be delivered.")] = False,
+    member: Annotated[Optional[int], typer.Option(help="Only this member's letters.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Letters of the outbox, oldest first, with their delivery state."""
+    e = env(ctx)
+    e.as_json = e.as_json or as_json
+    with e.session() as s:
+        rows = queries.list_letters(s, status="failed" if failed else None, member_id=member)
+    t = Table("id", "member", "kind", "rule", "to", "recipients", "status", "attempts", "created", "sent / last error")
+    for r in rows:
+        t.add_row(str(r["id"]), str(r["member_id"]), r["kind"], r["rule_id"] or "", r["recipient_role"],
+                  ", ".join(r["recipients"]), r["status"], str(r["attempts"]), r["created_at"][:10],
+                  r["sent_at"] if r["status"] == "sent" else (r["last_error"] or ""))
+    _emit(e, rows, t)
+
+
+@letters_app.command("show")
+def letters_show(ctx: typer.Context, letter_id: int) -> None:
+    """One letter: its text, recipients, Message-ID, status and the transition or deadline it came from."""
+    e = env(ctx)
+    with e.session() as s:
+        data = queries.letter_detail(s, letter_id)
+        preview = data["body_text"] is None
+        if preview:  # not rendered yet: show what it will say, without storing anything
+            from workers.letters.render import render_event
+            from lifecycle.models import OutboxEvent
+
+            rendered = render_event(s, s.get(OutboxEvent, letter_id), settings=e.settings)
+            data.update(subject=rendered.subject, body_text=rendered.text)
+    data["preview"] = preview
+    if e.as_json:
+        return _emit(e, data)
+
+    def p(text: str) -> None:
+        out.print(text, highlight=False, markup=False)  # a letter's text is never markup
+
+    p(f"Letter {data['id']}: {data['kind']}" + (f" ({data['rule_id']})" if data["rule_id"] else "")
+      + f" to {data['recipient_role']}, member {data['member_id']}")
+    p(f"Status: {data['status']}" + (f", sent {data['sent_at']}" if data["sent_at"] else "")
+      + f", {data['attempts']} attempt(s)" + (" — not rendered yet, this is a preview" if preview else ""))
+    if data["last_error"]:
+        p(f"Last error: {data['last_error']}")
+    p(f"Message-ID: {data['message_id'] or '(given when it is first sent)'}")
+    p(f"To: {', '.join(data['recipients']) or '(found when it is first sent)'}")
+    if data["language"]:
+        p(f"Language: {data['language']}")
+    if data["transition"]:
+        r = data["transition"]
+        p(f"From transition {r['id']}: {r['subject_type']}:{r['subject_id']} #{r['seq']} "
+          f"{r['from_state'] or '—'} → {r['to_state']} ({r['trigger']}, {r['rule_id']}, by {r['actor']}) "
+          f"at {r['business_time']}")
+    if data["deadline"]:
+        d = data["deadline"]
+        p(f"From deadline {d['id']}: {d['kind']} ({d['rule_id']}) due {d['due_on']}, {d['status']}")
+    p(f"Subject: {data['subject']}")
+    p("")
+    p(data["body_text"] or "")
+
+
+def _delivered(e: Env, letter_id: int, outcome: str) -> None:
+    with e.session() as s:
+        row = queries.letter_detail(s, letter_id)
+    if outcome in ("sent", "already sent"):
+        return _done(e, f"letter {letter_id} {outcome} to {', '.join(row['recipients'])} "
+                        f"(Message-ID {row['message_id']})", id=letter_id, status=row["status"],
+                     message_id=row["message_id"])
+    raise _fail(f"letter {letter_id} {outcome}: {row['last_error'] or 'another worker is sending it'}", code=1)
+
+
+@letters_app.command("retry")
+def letters_retry(ctx: typer.Context, letter_id: int) -> None:
+    """Put a failed letter back to pending (its recipients found afresh) and send it now."""
+    e = env(ctx)
+    delivery, transport = _mail(e)
+    from workers.letters.transport import TemporaryDeliveryError
+
+    try:
+        outcome = delivery.retry(letter_id, session_factory=e.session_factory, transport=transport,
+                                 settings=e.settings, clock=e.clock)
+    except TemporaryDeliveryError as exc:
+        raise _fail(f"letter {letter_id} is pending; the workers will try again: {exc}", code=1) from None
+    _delivered(e, letter_id, outcome)
+
+
+@letters_app.command("send")
+def letters_send(ctx: typer.Context) -> None:
+    """Deliver every pending letter now, with a progress bar; exit 1 if any could not be delivered."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from workers.letters.transport import TemporaryDeliveryError
+
+    e = env(ctx)
+    delivery, transport = _mail(e)
+    with e.session() as s:
+        ids = delivery.pending_ids(s)
+    counts = {"sent": 0, "failed": 0, "deferred": 0, "skipped": 0}
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeRemainingColumn(), console=err, transient=True, disable=e.as_json) as progress:
+        task = progress.add_task("sending letters", total=len(ids))
+        for letter_id in ids:
+            try:
+                outcome = delivery.deliver(letter_id, session_factory=e.session_factory, transport=transport,
+                                           settings=e.settings, clock=e.clock)
+            except TemporaryDeliveryError:
+                outcome = "deferred"
+            counts[{"sent": "sent", "failed": "failed", "deferred": "deferred"}.get(outcome, "skipped")] += 1
+            progress.advance(task)
+    summary = (f"{len(ids)} pending letter(s): {counts['sent']} sent, {counts['failed']} failed, "
+               f"{counts['deferred']} deferred, {counts['skipped']} skipped")
+    ok = not (counts["failed"] or counts["deferred"])
+    if e.as_json:
+        sys.stdout.write(json.dumps({"ok": ok, "message": summary, **counts}) + "\n")
+    else:
+        out.print(summary, highlight=False)
+    if not ok:
+        raise _fail("some letters were not delivered; see `ogp-lifecycle letters list --failed`.", code=1)
+
+
+@letters_app.command("pdf")
+def letters_pdf(ctx: typer.Context, letter_id: int,
+                output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the PDF.")]) -> None:
+    """Write a letter's PDF to a file (rendered and kept now if it was not yet)."""
+    e = env(ctx)
+    delivery, _ = _mail(e)
+    letter = delivery.ensure_rendered(letter_id, session_factory=e.session_factory, settings=e.settings,
+                                      clock=e.clock)
+    if not letter.pdf:
+        raise _fail(f"letter {letter_id} has no PDF: {letter.last_error or 'it could not be rendered'}", code=1)
+    output.write_bytes(letter.pdf)
+    _done(e, f"letter {letter_id} written to {output} ({len(letter.pdf)} bytes)", path=str(output),
+          bytes=len(letter.pdf))
 
 
 # ---------------------------------------------------------------- diagrams, schema, demo

@@ -7,7 +7,8 @@ from sqlalchemy.orm import Session
 
 from lifecycle import audit
 from lifecycle.machines import possible_triggers
-from lifecycle.models import Commitment, Deadline, InactivityRequest, Jurisdiction, Member, TrackerUpdate
+from lifecycle.models import (Commitment, Deadline, InactivityRequest, Jurisdiction, Member, OutboxEvent,
+                              TrackerUpdate, TransitionRecord)
 from policies.errors import NotFound
 
 
@@ -75,7 +76,7 @@ def member_detail(session: Session, member_id: int) -> dict:
             for u in session.scalars(select(TrackerUpdate).where(TrackerUpdate.member_id == m.id)
                                      .order_by(TrackerUpdate.filed_at))
         ],
-        history=[audit.as_row(r) for r in audit.history(session, "member", m.id)],
+        history=with_letters(session, [audit.as_row(r) for r in audit.history(session, "member", m.id)]),
     )
     if plan is not None:
         data["plan"] = {
@@ -116,3 +117,56 @@ def commitment_detail(session: Session, commitment_id: int) -> dict:
                           for v in c.versions],
                 history=[audit.as_row(r) for r in audit.history(session, "commitment", c.id)])
     return data
+
+
+# ---------------------------------------------------------------- letters (R7.1–R7.3)
+
+
+def letter_row(e: OutboxEvent) -> dict:
+    return {
+        "id": e.id, "member_id": e.member_id, "kind": e.kind, "rule_id": e.rule_id, "recipient_role": e.recipient_role,
+        "status": e.status, "recipients": list(e.recipients or []), "subject": e.subject, "language": e.language,
+        "message_id": e.message_id, "transition_id": e.transition_id, "deadline_id": e.deadline_id,
+        "created_at": e.created_at.to_iso8601_string(),
+        "sent_at": e.sent_at.to_iso8601_string() if e.sent_at else None, "attempts": e.attempts,
+        "last_error": e.last_error,
+    }
+
+
+def list_letters(session: Session, *, status: str | None = None, member_id: int | None = None) -> list[dict]:
+    stmt = select(OutboxEvent).order_by(OutboxEvent.id)
+    if status:
+        stmt = stmt.where(OutboxEvent.status == status)
+    if member_id is not None:
+        stmt = stmt.where(OutboxEvent.member_id == member_id)
+    return [letter_row(e) for e in session.scalars(stmt)]
+
+
+def letter_detail(session: Session, outbox_id: int) -> dict:
+    """A letter with its text, and the transition or deadline it came from."""
+    e = session.get(OutboxEvent, outbox_id)
+    if e is None:
+        raise NotFound(f"There is no letter {outbox_id}.", field="id")
+    data = letter_row(e)
+    data.update(idempotency_key=e.idempotency_key, payload=e.payload, body_text=e.body_text,
+                rendered_at=e.rendered_at.to_iso8601_string() if e.rendered_at else None, has_pdf=bool(e.pdf),
+                transition=None, deadline=None)
+    if e.transition_id is not None:
+        record = session.get(TransitionRecord, e.transition_id)
+        data["transition"] = audit.as_row(record) if record is not None else None
+    if e.deadline_id is not None:
+        deadline = session.get(Deadline, e.deadline_id)
+        data["deadline"] = deadline_row(deadline) if deadline is not None else None
+    return data
+
+
+def with_letters(session: Session, rows: list[dict]) -> list[dict]:
+    """Audit rows, each with the letters its transition caused (outbox.transition_id)."""
+    ids = [r["id"] for r in rows]
+    caused: dict[int, list[dict]] = {i: [] for i in ids}
+    if ids:
+        stmt = select(OutboxEvent).where(OutboxEvent.transition_id.in_(ids)).order_by(OutboxEvent.id)
+        for e in session.scalars(stmt):
+            caused[e.transition_id].append({"id": e.id, "kind": e.kind, "recipient_role": e.recipient_role,
+                                            "status": e.status, "message_id": e.message_id})
+    return [{**r, "letters": caused[r["id"]]} for r in rows]

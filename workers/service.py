@@ -11,7 +11,7 @@ from dramatiq import Worker
 
 from config.settings import Settings
 from lifecycle.db import current_revision, make_engine, make_session_factory, upgrade_database
-from workers.actors import QUEUE, declare_actors
+from workers.actors import LETTERS_QUEUE, QUEUE, declare_actors
 from workers.broker import make_broker
 from workers.scheduler import Scheduler
 
@@ -39,10 +39,11 @@ def _wait_for_signal(stop: threading.Event) -> None:
 def run_scheduler(settings: Settings, stop: threading.Event | None = None) -> None:
     """Production scheduler: enqueue due deadlines on the broker every interval."""
     broker = make_broker(settings)
-    actors = declare_actors(broker, session_factory=session_factory_for(settings))
+    actors = declare_actors(broker, session_factory=session_factory_for(settings), settings=settings)
     scheduler = Scheduler(session_factory_for(settings), lambda i: actors.fire_deadline.send(i),
                           interval_s=settings.scheduler_interval_s, batch=settings.tick_batch,
-                          resend_after_s=settings.scheduler_resend_after_s)
+                          resend_after_s=settings.scheduler_resend_after_s,
+                          enqueue_letter=lambda i: actors.send_letter.send(i))
     stop = stop or threading.Event()
     thread = threading.Thread(target=scheduler.run, name="scheduler", daemon=True)
     thread.start()
@@ -52,10 +53,11 @@ def run_scheduler(settings: Settings, stop: threading.Event | None = None) -> No
 
 
 def run_worker(settings: Settings, threads: int | None = None, stop: threading.Event | None = None) -> None:
-    """A dramatiq worker process consuming ``fire_deadline`` messages."""
+    """A dramatiq worker process consuming ``fire_deadline`` and ``send_letter`` messages."""
     broker = make_broker(settings)
-    declare_actors(broker, session_factory=session_factory_for(settings))
-    worker = Worker(broker, queues={QUEUE}, worker_threads=threads or settings.worker_threads, worker_timeout=1000)
+    declare_actors(broker, session_factory=session_factory_for(settings), settings=settings)
+    worker = Worker(broker, queues={QUEUE, LETTERS_QUEUE}, worker_threads=threads or settings.worker_threads,
+                    worker_timeout=1000)
     worker.start()
     log.info("worker_started", threads=worker.worker_threads, broker=type(broker).__name__)
     stop = stop or threading.Event()
@@ -72,12 +74,13 @@ class EmbeddedService:
         self.settings = settings
         self.broker: dramatiq.Broker = make_broker(settings)
         self.session_factory = session_factory_for(settings)
-        self.actors = declare_actors(self.broker, session_factory=self.session_factory)
-        self.worker = Worker(self.broker, queues={QUEUE}, worker_threads=settings.worker_threads,
+        self.actors = declare_actors(self.broker, session_factory=self.session_factory, settings=settings)
+        self.worker = Worker(self.broker, queues={QUEUE, LETTERS_QUEUE}, worker_threads=settings.worker_threads,
                              worker_timeout=100)
         self.scheduler = Scheduler(self.session_factory, lambda i: self.actors.fire_deadline.send(i),
                                    interval_s=settings.scheduler_interval_s, batch=settings.tick_batch,
-                                   resend_after_s=settings.scheduler_resend_after_s)
+                                   resend_after_s=settings.scheduler_resend_after_s,
+                                   enqueue_letter=lambda i: self.actors.send_letter.send(i))
         self._thread = threading.Thread(target=self.scheduler.run, name="scheduler", daemon=True)
 
     def start(self) -> None:

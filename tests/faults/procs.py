@@ -130,10 +130,11 @@ class Services:
         self.log_dir = log_dir
         self.started: list[Service] = []
 
-    @staticmethod
-    def base_env(redis_url: str, **extra: str) -> dict[str, str]:
+    def base_env(self, redis_url: str, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("OGP_")}
-        env.update(OGP_REDIS_URL=redis_url, OGP_LOG_FORMAT="json", OGP_LOG_LEVEL="INFO", PYTHONUNBUFFERED="1")
+        # Letters the workers write without SMTP go to the test's own folder, never the working tree.
+        env.update(OGP_REDIS_URL=redis_url, OGP_LOG_FORMAT="json", OGP_LOG_LEVEL="INFO", PYTHONUNBUFFERED="1",
+                   OGP_DATA_DIR=str(self.log_dir / "data"))
         env.update(extra)
         return env
 
