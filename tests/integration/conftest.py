@@ -82,6 +82,31 @@ class World:
         return CommitmentIn.model_validate(samples.commitment(start, end, n))
 
 
+def snapshot(world: World) -> dict[str, list[tuple]]:
+    """Every row of every table, in id order: equal before and after a refused command."""
+    from sqlalchemy import select
+
+    from lifecycle.models import Base
+
+    with world.session() as s:
+        return {t.name: sorted((tuple(r) for r in s.execute(select(t))), key=repr) for t in Base.metadata.sorted_tables}
+
+
+def trail(world: World, kind: str, subject_id: int) -> list[tuple[str, str, str, str]]:
+    """A subject's audit trail as (trigger, from, to, rule) rows."""
+    from lifecycle import audit
+
+    with world.session() as s:
+        return [(r.trigger, r.from_state, r.to_state, r.rule_id) for r in audit.history(s, kind, subject_id)]
+
+
+def state(world: World, member_id: int) -> str:
+    from lifecycle.models import Member
+
+    with world.session() as s:
+        return s.get(Member, member_id).state
+
+
 def make_world(url: str, *, reminder_days: tuple[int, ...] | None = None) -> tuple[World, object]:
     engine = make_engine(url)
     world = World(factory=make_session_factory(engine, reminder_days=reminder_days), clock=FixedClock(pendulum.datetime(2027, 1, 10, 9, tz="UTC")),

@@ -11,27 +11,13 @@ from lifecycle import audit, commands as c, handlers, samples
 from lifecycle.models import Commitment, CommitmentVersion, Deadline, Member
 from lifecycle.schemas import CommitmentIn, MilestoneIn
 from policies.errors import InvalidInput, NotFound, Refusals, TriggerNotAllowed
+from conftest import snapshot, trail
 
 SU = "support-unit"
 POC = "poc@city.example"
 OBSERVATORY = "University Observatory of Public Policy"
 FORUM = ("Civic Data Association", "Neighbourhood Councils Network")
 D = dt.date
-
-TABLES = ("members", "applications", "deadlines", "transition_records", "commitments", "commitment_versions",
-          "milestones", "action_plans", "coalitions", "assessments", "tracker_updates", "meetings", "evidence",
-          "inactivity_requests", "jurisdictions", "calls", "people", "roles")
-
-
-def snapshot(world) -> dict[str, list[tuple]]:
-    """Every row of the domain tables, as tuples in id order: equal before and after a refused command."""
-    with world.session() as s:
-        return {t: [tuple(row) for row in s.execute(text(f"SELECT * FROM {t} ORDER BY id"))] for t in TABLES}
-
-
-def trail(world, kind: str, subject_id: int) -> list[tuple[str, str, str, str]]:
-    with world.session() as s:
-        return [(r.trigger, r.from_state, r.to_state, r.rule_id) for r in audit.history(s, kind, subject_id)]
 
 
 def commitment_ids(world, member_id: int) -> list[int]:

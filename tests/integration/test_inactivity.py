@@ -10,20 +10,11 @@ from sqlalchemy import select, text
 from lifecycle import audit, commands as c, handlers
 from lifecycle.models import Commitment, Deadline, InactivityRequest, Member, Milestone
 from policies.errors import InvalidInput, NotFound, RuleViolation, TriggerNotAllowed
+from conftest import snapshot
 
 SU = "support-unit"
 POC = "poc@city.example"
 D = dt.date
-
-TABLES = ("members", "applications", "deadlines", "transition_records", "commitments", "commitment_versions",
-          "milestones", "action_plans", "coalitions", "assessments", "tracker_updates", "meetings", "evidence",
-          "inactivity_requests", "jurisdictions", "calls", "people", "roles")
-
-
-def snapshot(world) -> dict[str, list[tuple]]:
-    """Every row of the domain tables, as tuples in id order: equal before and after a refused command."""
-    with world.session() as s:
-        return {t: [tuple(row) for row in s.execute(text(f"SELECT * FROM {t} ORDER BY id"))] for t in TABLES}
 
 
 def expect_refusal(world, call, error, rule: str, field: str | None = None) -> RuleViolation:

@@ -11,30 +11,11 @@ from lifecycle import audit, commands as c, handlers, samples
 from lifecycle.models import ActionPlan, Coalition, Commitment, Evidence, Meeting, Member
 from lifecycle.schemas import PlanIn
 from policies.errors import InvalidInput, Refusals, TriggerNotAllowed
+from conftest import snapshot, trail, state
 
 SU = "support-unit"
 POC = "poc@city.example"
 D = dt.date
-
-TABLES = ("members", "applications", "deadlines", "transition_records", "commitments", "commitment_versions",
-          "milestones", "action_plans", "coalitions", "assessments", "tracker_updates", "meetings", "evidence",
-          "inactivity_requests", "jurisdictions", "calls", "people", "roles")
-
-
-def snapshot(world) -> dict[str, list[tuple]]:
-    """Every row of the domain tables, as tuples in id order: equal before and after a refused command."""
-    with world.session() as s:
-        return {t: [tuple(row) for row in s.execute(text(f"SELECT * FROM {t} ORDER BY id"))] for t in TABLES}
-
-
-def trail(world, kind: str, subject_id: int) -> list[tuple[str, str, str, str]]:
-    with world.session() as s:
-        return [(r.trigger, r.from_state, r.to_state, r.rule_id) for r in audit.history(s, kind, subject_id)]
-
-
-def state(world, member_id: int) -> str:
-    with world.session() as s:
-        return s.get(Member, member_id).state
 
 
 def plan_doc(world, plan_end: dt.date = D(2029, 6, 30), n: int = 3, *, commitments: list[dict] | None = None,
