@@ -11,7 +11,7 @@ from lifecycle import audit, commands as c, handlers, samples
 from lifecycle.models import Commitment, CommitmentVersion, Deadline, Member
 from lifecycle.schemas import CommitmentIn, MilestoneIn
 from policies.errors import InvalidInput, NotFound, Refusals, TriggerNotAllowed
-from conftest import snapshot, trail
+from worldkit import snapshot, trail
 
 SU = "support-unit"
 POC = "poc@city.example"

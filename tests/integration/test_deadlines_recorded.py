@@ -17,6 +17,7 @@ from sqlalchemy import select
 from lifecycle import audit, commands as c, handlers, samples
 from lifecycle.models import Commitment, Deadline
 from lifecycle.schemas import PlanIn
+from worldkit import make_world
 
 SU = "support-unit"
 POC = "poc@city.example"
@@ -326,7 +327,6 @@ def test_r4_reminder_offsets_are_a_setting_of_the_entry_point(db_url):
     import pendulum
     from sqlalchemy import select
 
-    from conftest import make_world
     from lifecycle.models import Deadline
 
     world, engine = make_world(db_url, reminder_days=(14, 1))

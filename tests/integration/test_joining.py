@@ -11,7 +11,7 @@ from lifecycle import audit, commands as c, handlers, samples
 from lifecycle.models import Call, Deadline, Jurisdiction, Member, Person, Role
 from lifecycle.schemas import LetterOfSupportIn
 from policies.errors import InvalidInput, NotFound, Refusals, RuleViolation, TriggerNotAllowed
-from conftest import snapshot, trail
+from worldkit import snapshot, trail
 
 SU = "support-unit"
 POC = "poc@city.example"

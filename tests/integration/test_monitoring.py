@@ -10,7 +10,7 @@ from sqlalchemy import select, text
 from lifecycle import audit, commands as c, handlers
 from lifecycle.models import Assessment, Commitment, Deadline, Evidence, Member, Milestone, TrackerUpdate
 from policies.errors import InvalidInput, NotFound, RuleViolation, TriggerNotAllowed
-from conftest import snapshot
+from worldkit import snapshot
 
 SU = "support-unit"
 POC = "poc@city.example"

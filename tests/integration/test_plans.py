@@ -11,7 +11,7 @@ from lifecycle import audit, commands as c, handlers, samples
 from lifecycle.models import ActionPlan, Coalition, Commitment, Evidence, Meeting, Member
 from lifecycle.schemas import PlanIn
 from policies.errors import InvalidInput, Refusals, TriggerNotAllowed
-from conftest import snapshot, trail, state
+from worldkit import snapshot, trail, state
 
 SU = "support-unit"
 POC = "poc@city.example"

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import POC, SU, World, make_world
+from worldkit import POC, SU, World, make_world
 from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import select
 

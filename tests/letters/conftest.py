@@ -13,20 +13,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "faults"))  # procs: worker and scheduler processes, always reaped
 
 from letterworld import LetterWorld, make_letter_world, mail_settings  # noqa: E402
-from smtpserver import SmtpServer  # noqa: E402
-
-
-def start_smtp_server(**kw) -> SmtpServer:
-    server = SmtpServer(**kw)
-    try:
-        server.start()
-    except Exception as exc:  # noqa: BLE001 - whatever the cause, the run must fail, never skip
-        server.stop()
-        reason = f"{type(exc).__name__}: {exc}"
-    else:
-        return server
-    pytest.fail(f"The test SMTP server (aiosmtpd on 127.0.0.1) could not be started, and the letter tests need "
-                f"it.\n{reason}\nInstall the test extras with `pip install -e .[test]` (aiosmtpd).", pytrace=False)
+from smtpserver import SmtpServer, start_smtp_server  # noqa: E402
 
 
 @pytest.fixture

@@ -7,6 +7,8 @@ hears the server's acceptance.
 
 from __future__ import annotations
 
+import pytest
+
 import asyncio
 import email
 import socket
@@ -161,3 +163,16 @@ class SmtpServer:
         """Settings for ``ogp-lifecycle`` processes that send through this server."""
         return {"OGP_SMTP_HOST": self.host, "OGP_SMTP_PORT": str(self.port), "OGP_SMTP_STARTTLS": "false",
                 "OGP_SMTP_TIMEOUT_S": "10"}
+
+
+def start_smtp_server(**kw) -> SmtpServer:
+    server = SmtpServer(**kw)
+    try:
+        server.start()
+    except Exception as exc:  # noqa: BLE001 - whatever the cause, the run must fail, never skip
+        server.stop()
+        reason = f"{type(exc).__name__}: {exc}"
+    else:
+        return server
+    pytest.fail(f"The test SMTP server (aiosmtpd on 127.0.0.1) could not be started, and the letter tests need "
+                f"it.\n{reason}\nInstall the test extras with `pip install -e .[test]` (aiosmtpd).", pytrace=False)

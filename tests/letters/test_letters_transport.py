@@ -7,7 +7,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from conftest import start_smtp_server
+from smtpserver import start_smtp_server
 from letterworld import mail_settings
 from workers.letters.transport import (
     FolderTransport,
