@@ -205,3 +205,71 @@ class ExtendFirstPlanDeadline:
     new_due: dt.date
     actor: str
     reason: str
+
+
+# ---------------------------------------------------------------- the web: accounts, comments, concern cases
+
+
+@dataclass(frozen=True)
+class SetPassword:
+    person_id: int
+    password: str
+
+
+@dataclass(frozen=True)
+class Login:
+    email: str
+    password: str
+    ttl_hours: int = 12
+
+
+@dataclass(frozen=True)
+class EndSession:
+    token: str
+
+
+@dataclass(frozen=True)
+class CreateApiToken:
+    person_id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class RevokeApiToken:
+    token_id: int
+    actor: str
+
+
+@dataclass(frozen=True)
+class PostComment:
+    """Anyone may comment on a tracker update (R8.2); the comment waits for moderation."""
+
+    tracker_update_id: int
+    author_name: str
+    body: str
+    author_email: str | None = None
+
+
+@dataclass(frozen=True)
+class ModerateComment:
+    comment_id: int
+    decision: str  # approve | reject
+    actor: str
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class OpenConcernCase:
+    """A report of gross civic-space violations opens a case for the Support Unit (R6.6)."""
+
+    member_id: int
+    reported_by: str
+    summary: str
+    actor: str
+
+
+@dataclass(frozen=True)
+class CloseConcernCase:
+    case_id: int
+    outcome: str
+    actor: str

@@ -352,3 +352,73 @@ class TransitionRecord(Base):
     recorded_at: Mapped[pendulum.DateTime]
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+# ---------------------------------------------------------------- the web: accounts, comments, concern cases
+
+
+class Credential(Base):
+    """A person's password, as a salted scrypt hash (``scrypt$n$r$p$salt$hash``); never the password."""
+
+    __tablename__ = "credentials"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(300))
+    updated_at: Mapped[pendulum.DateTime]
+
+
+class ApiToken(Base):
+    """A program's bearer token: only its SHA-256 is kept; the token is shown once, when made."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[pendulum.DateTime]
+    revoked_at: Mapped[pendulum.DateTime | None]
+
+
+class WebSession(Base):
+    """A server-side login session; the cookie holds the token, the database only its SHA-256."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[pendulum.DateTime]
+    expires_at: Mapped[pendulum.DateTime]
+    ended_at: Mapped[pendulum.DateTime | None]
+
+
+class Comment(Base):
+    """A public comment on a tracker update (R8.2), shown once the Support Unit approves it."""
+
+    __tablename__ = "comments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tracker_update_id: Mapped[int] = mapped_column(ForeignKey("tracker_updates.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    author_name: Mapped[str] = mapped_column(String(200))
+    author_email: Mapped[str | None] = mapped_column(String(320))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12), default="pending", index=True)
+    created_at: Mapped[pendulum.DateTime]
+    moderated_at: Mapped[pendulum.DateTime | None]
+    moderated_by: Mapped[str | None] = mapped_column(String(320))
+    moderation_note: Mapped[str | None] = mapped_column(Text)
+
+
+class ConcernCase(Base):
+    """A civic-space concern case (R6.6), opened on a report and closed with its outcome."""
+
+    __tablename__ = "concern_cases"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    opened_at: Mapped[pendulum.DateTime]
+    reported_by: Mapped[str] = mapped_column(String(300))
+    summary: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12), default="open", index=True)
+    outcome: Mapped[str | None] = mapped_column(Text)
+    closed_at: Mapped[pendulum.DateTime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(320))

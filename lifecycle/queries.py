@@ -170,3 +170,66 @@ def with_letters(session: Session, rows: list[dict]) -> list[dict]:
             caused[e.transition_id].append({"id": e.id, "kind": e.kind, "recipient_role": e.recipient_role,
                                             "status": e.status, "message_id": e.message_id})
     return [{**r, "letters": caused[r["id"]]} for r in rows]
+
+
+# ---------------------------------------------------------------- comments (R8.2) and concern cases (R6.6)
+
+
+def comment_row(c) -> dict:
+    return {"id": c.id, "tracker_update_id": c.tracker_update_id, "member_id": c.member_id,
+            "author_name": c.author_name, "body": c.body, "status": c.status,
+            "created_at": c.created_at.to_iso8601_string(),
+            "moderated_at": c.moderated_at.to_iso8601_string() if c.moderated_at else None,
+            "moderated_by": c.moderated_by, "moderation_note": c.moderation_note}
+
+
+def list_comments(session: Session, *, tracker_update_id: int | None = None, member_id: int | None = None,
+                  status: str | None = "approved") -> list[dict]:
+    """Comments oldest first; the public sees approved ones only (the author's e-mail is never shown)."""
+    from lifecycle.models import Comment
+
+    stmt = select(Comment).order_by(Comment.id)
+    if tracker_update_id is not None:
+        stmt = stmt.where(Comment.tracker_update_id == tracker_update_id)
+    if member_id is not None:
+        stmt = stmt.where(Comment.member_id == member_id)
+    if status:
+        stmt = stmt.where(Comment.status == status)
+    return [comment_row(c) for c in session.scalars(stmt)]
+
+
+def concern_case_row(case) -> dict:
+    return {"id": case.id, "member_id": case.member_id, "opened_at": case.opened_at.to_iso8601_string(),
+            "reported_by": case.reported_by, "summary": case.summary, "status": case.status,
+            "outcome": case.outcome, "closed_at": case.closed_at.to_iso8601_string() if case.closed_at else None,
+            "closed_by": case.closed_by}
+
+
+def list_concern_cases(session: Session, *, member_id: int | None = None, status: str | None = None) -> list[dict]:
+    from lifecycle.models import ConcernCase
+
+    stmt = select(ConcernCase).order_by(ConcernCase.id)
+    if member_id is not None:
+        stmt = stmt.where(ConcernCase.member_id == member_id)
+    if status:
+        stmt = stmt.where(ConcernCase.status == status)
+    return [concern_case_row(x) for x in session.scalars(stmt)]
+
+
+def concern_case_detail(session: Session, case_id: int) -> dict:
+    from lifecycle.models import ConcernCase
+
+    case = session.get(ConcernCase, case_id)
+    if case is None:
+        raise NotFound(f"There is no concern case {case_id}.", field="id")
+    return concern_case_row(case)
+
+
+def member_findings(session: Session, member_id: int) -> list[dict]:
+    """What timed checks and concern cases (R6.6) recorded about a member, oldest first."""
+    from lifecycle.models import Finding
+
+    stmt = select(Finding).where(Finding.member_id == member_id).order_by(Finding.found_at, Finding.id)
+    return [{"id": f.id, "rule_id": f.rule_id, "outcome": f.outcome, "found_at": f.found_at.to_iso8601_string(),
+             "deadline_id": f.deadline_id, "transition_id": f.transition_id, "detail": f.detail}
+            for f in session.scalars(stmt)]
