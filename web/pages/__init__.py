@@ -6,3 +6,14 @@
 from fastapi import APIRouter
 
 router = APIRouter()
+
+
+def _include() -> None:
+    # Imported here so that `from web.pages import router` stays the one name the app needs.
+    from web.pages import login, public
+
+    router.include_router(public.router)
+    router.include_router(login.router)
+
+
+_include()
