@@ -4,7 +4,8 @@ A case is not a transition of the member's state machine, so it is not written t
 hash-chained transition history (which holds one record per transition and nothing
 else). Opening and closing a case each add a ``Finding`` row with rule R6.6 to the
 member's record instead, beside the findings of the timed checks, so the member's
-trail shows when a case was opened and how it ended.
+trail shows when a case was opened and how it ended. The finding never names the
+reporter: civil society reporting violations may be at risk, so only the case holds it.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def open_case(cmd: c.OpenConcernCase, *, uow: UnitOfWork, clock: Clock) -> int:
         uow.session.add(case)
         uow.session.flush()
         uow.session.add(Finding(member_id=member.id, rule_id=RULE, outcome="concern_opened", found_at=now,
-                                detail=f"concern case {case.id} opened by {cmd.actor}, reported by {case.reported_by}"))
+                                detail=f"concern case {case.id} opened by {cmd.actor}"))
         uow.commit()
     log.info("concern_case_opened", case_id=case.id, member_id=cmd.member_id, actor=cmd.actor)
     return case.id

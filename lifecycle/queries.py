@@ -198,6 +198,15 @@ def list_comments(session: Session, *, tracker_update_id: int | None = None, mem
     return [comment_row(c) for c in session.scalars(stmt)]
 
 
+def comment_detail(session: Session, comment_id: int) -> dict:
+    from lifecycle.models import Comment
+
+    comment = session.get(Comment, comment_id)
+    if comment is None:
+        raise NotFound(f"There is no comment {comment_id}.", field="id")
+    return comment_row(comment)
+
+
 def concern_case_row(case) -> dict:
     return {"id": case.id, "member_id": case.member_id, "opened_at": case.opened_at.to_iso8601_string(),
             "reported_by": case.reported_by, "summary": case.summary, "status": case.status,

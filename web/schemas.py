@@ -1,0 +1,394 @@
+"""API schemas: ``XxxCreate`` for what a client sends, ``XxxRead`` for what it gets back.
+
+Plans, commitments and letters of support reuse the plan-file schemas of ``lifecycle.schemas``,
+so a plan file and the body of ``POST /api/members/{id}/plans`` are the same document.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from lifecycle.schemas import LetterOfSupportIn, MilestoneIn
+
+# Dates beyond these are typing mistakes, and calendar arithmetic on them would overflow.
+Day = Annotated[dt.date, Field(ge=dt.date(1900, 1, 1), le=dt.date(2199, 12, 31))]
+Ref = Annotated[int, Field(ge=1, le=2**31 - 1)]
+Text = Annotated[str, Field(max_length=10_000)]
+Url = Annotated[str, Field(max_length=2000)]
+
+
+def _str(n: int, *, min_length: int = 0):
+    return Annotated[str, Field(min_length=min_length, max_length=n)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+# ---------------------------------------------------------------- inputs
+
+
+class LoginCreate(_In):
+    email: _str(320)
+    password: _str(1000)
+
+
+class JurisdictionCreate(_In):
+    code: _str(40)
+    name: _str(200)
+    country: _str(100)
+    time_zone: _str(64) = Field(description="IANA time zone, e.g. Europe/Paris (D2)")
+    language: _str(8) = "en"
+    has_elections: bool = True
+    term_end: Day | None = Field(default=None, description="end of the administration's term (R1.2)")
+
+
+class CallCreate(_In):
+    name: _str(200)
+    opens_on: Day
+    closes_on: Day
+    first_plan_due: Day = Field(description="default deadline for new members' first plan (R5.1)")
+
+
+class PersonCreate(_In):
+    name: _str(200)
+    email: _str(320)
+    role: Literal["support_unit", "poc", "monitoring_body", "stakeholder", "auditor"]
+    organisation: _str(300) | None = None
+    member_id: Ref | None = None
+
+
+class ApplicationCreate(_In):
+    jurisdiction: _str(40) = Field(description="jurisdiction code")
+    call: _str(200) = Field(description="call name")
+    letter_of_support: LetterOfSupportIn
+
+
+class AcceptanceCreate(_In):
+    reason: Text | None = None
+    checklist: dict[Annotated[str, Field(max_length=200)], bool] = Field(default_factory=dict,
+                                                                          description="R1.4 criteria judged")
+    notes: Text | None = None
+
+
+class RejectionCreate(_In):
+    reason: Text
+
+
+class InactivityRequestCreate(_In):
+    reason: Text
+    stakeholders_consulted: bool = Field(description="the non-governmental stakeholders and the OGP Local team "
+                                                     "were consulted (R5.5)")
+
+
+class InactivityApprovalCreate(_In):
+    reason: Text | None = None
+
+
+class ResumeCreate(_In):
+    reason: Text
+
+
+class StatusChangeCreate(_In):
+    action: Literal["become_inactive", "place_on_probation", "reinstate", "revoke", "resume", "end_plan"]
+    rule: _str(10) = Field(description="the rule that justifies it, e.g. R5.4")
+    reason: Text
+    evidence: list[Url] = Field(default_factory=list, max_length=50)
+
+
+class ExtensionCreate(_In):
+    new_due: Day
+    reason: Text
+
+
+class CompletionCreate(_In):
+    completed_on: Day
+    evidence: list[Url] = Field(default_factory=list, max_length=50)
+
+
+class ModificationCreate(_In):
+    decision_process: Text = Field(description="how the change was decided (R3.10)")
+    approved_by: list[_str(300)] = Field(max_length=50, description="approving non-governmental stakeholders")
+    start: Day | None = None
+    end: Day | None = None
+    title: _str(500) | None = None
+    milestones: list[MilestoneIn] | None = Field(default=None, max_length=100)
+
+
+class WithdrawalCreate(_In):
+    decision_process: Text
+    approved_by: list[_str(300)] = Field(max_length=50)
+
+
+class MeetingCreate(_In):
+    phase: Literal["co_creation", "implementation"]
+    held_on: Day
+    government_participants: int = Field(ge=0, le=1_000_000)
+    non_governmental_participants: int = Field(ge=0, le=1_000_000)
+    description: Text = ""
+    evidence: list[Url] = Field(default_factory=list, max_length=50)
+
+
+class MilestoneChangeCreate(_In):
+    milestone_id: Ref
+    status: _str(20)
+    delay_reason: Text | None = None
+
+
+class TrackerUpdateCreate(_In):
+    narrative: Text
+    changes: list[MilestoneChangeCreate] = Field(default_factory=list, max_length=200)
+
+
+class AssessmentCreate(_In):
+    kind: Literal["start", "end_of_commitment", "final_report"]
+    ratings: dict[str, Any]
+    commitment_id: Ref | None = None
+    unmet_requirements: list[_str(40)] = Field(default_factory=list, max_length=20)
+    plan_id: Ref | None = None
+
+
+class EvidenceCreate(_In):
+    kind: _str(60) = Field(description="an evidence kind of R8.3")
+    url: Url
+    title: _str(300) | None = None
+
+
+class CommentCreate(_In):
+    author_name: _str(200)
+    author_email: _str(320) | None = None
+    body: _str(5000)
+
+
+class ModerationCreate(_In):
+    decision: Literal["approve", "reject"]
+    note: Text | None = None
+
+
+class ConcernCaseCreate(_In):
+    reported_by: _str(300) = Field(description="who in local civil society reported it")
+    summary: Text
+
+
+class ConcernClosureCreate(_In):
+    outcome: Text
+
+
+# ---------------------------------------------------------------- outputs
+
+
+class CreatedRead(BaseModel):
+    id: int
+    message: str
+
+
+class DoneRead(BaseModel):
+    message: str
+
+
+class RoleRead(BaseModel):
+    role: str
+    member_id: int | None = None
+
+
+class PrincipalRead(BaseModel):
+    person_id: int | None
+    name: str
+    email: str | None = None
+    via: str
+    roles: list[RoleRead]
+    poc_member_ids: list[int]
+    monitored_member_ids: list[int]
+
+
+class SessionRead(PrincipalRead):
+    csrf_token: str = Field(description="send as X-CSRF-Token with writes authenticated by the session cookie")
+    expires_at: str
+
+
+class MemberSummaryRead(_Out):
+    id: int
+    jurisdiction: str
+    name: str
+    country: str
+    state: str
+    since: str
+    plan_id: int | None = None
+
+
+class DeadlineRead(_Out):
+    id: int
+    member_id: int
+    subject: str
+    kind: str
+    rule_id: str
+    due_on: str
+    breach_at: str
+    status: str
+
+
+class MilestoneRead(_Out):
+    id: int
+    outcome: str
+    start_month: str
+    end_month: str
+    status: str
+
+
+class CommitmentRead(_Out):
+    id: int
+    title: str
+    state: str
+    start: str
+    end: str
+    jurisdiction: str | None = None
+    version: int
+    completed_on: str | None = None
+    replacement: bool
+    milestones: list[MilestoneRead]
+
+
+class AuditRecordRead(_Out):
+    id: int
+    subject_type: str
+    subject_id: int
+    seq: int
+    from_state: str
+    to_state: str
+    trigger: str
+    actor: str
+    reason: str | None = None
+    rule_id: str
+    evidence: list[str]
+    business_time: str
+    recorded_at: str
+    prev_hash: str
+    hash: str
+
+
+class PlanRead(_Out):
+    id: int
+    filed_on: str
+    end: str
+    status: str
+    monitoring_body: str
+    coalition_id: int | None = None
+    commitments: list[CommitmentRead]
+
+
+class TrackerUpdateSummaryRead(_Out):
+    id: int
+    quarter: str
+    filed_at: str
+    progress: bool
+
+
+class MemberRead(MemberSummaryRead):
+    time_zone: str
+    language: str
+    term_end: str | None = None
+    voluntary_inactivity: bool
+    inactivity_rule: str | None = None
+    probation_rule: str | None = None
+    orientation_completed: bool
+    possible_triggers: list[str]
+    plan: PlanRead | None = None
+    deadlines: list[DeadlineRead]
+    pending_inactivity_requests: list[int]
+    tracker_updates: list[TrackerUpdateSummaryRead]
+    history: list[AuditRecordRead]
+
+
+class CommitmentVersionRead(_Out):
+    version: int
+    change: str
+    recorded_at: str
+    decision_process: str | None = None
+    approved_by: list[str]
+
+
+class CommitmentDetailRead(CommitmentRead):
+    plan_id: int
+    member_id: int
+    details: dict[str, Any]
+    possible_triggers: list[str]
+    versions: list[CommitmentVersionRead]
+    history: list[AuditRecordRead]
+
+
+class FindingRead(_Out):
+    id: int
+    rule_id: str
+    outcome: str
+    found_at: str
+    deadline_id: int | None = None
+    transition_id: int | None = None
+    detail: str
+
+
+class VerifyRead(BaseModel):
+    ok: bool
+    chains: int
+    records: int
+    first_bad: dict[str, Any] | None = None
+
+
+class LetterRead(_Out):
+    id: int
+    member_id: int
+    kind: str
+    rule_id: str | None = None
+    recipient_role: str
+    status: str
+    recipients: list[str]
+    subject: str | None = None
+    language: str | None = None
+    message_id: str | None = None
+    transition_id: int | None = None
+    deadline_id: int | None = None
+    created_at: str
+    sent_at: str | None = None
+    attempts: int
+    last_error: str | None = None
+
+
+class LetterDetailRead(LetterRead):
+    idempotency_key: str
+    payload: dict[str, Any]
+    body_text: str | None = None
+    rendered_at: str | None = None
+    has_pdf: bool
+    transition: dict[str, Any] | None = None
+    deadline: dict[str, Any] | None = None
+
+
+class CommentRead(_Out):
+    id: int
+    tracker_update_id: int
+    member_id: int
+    author_name: str
+    body: str
+    status: str
+    created_at: str
+    moderated_at: str | None = None
+    moderated_by: str | None = None
+    moderation_note: str | None = None
+
+
+class ConcernCaseRead(_Out):
+    id: int
+    member_id: int
+    opened_at: str
+    reported_by: str
+    summary: str
+    status: str
+    outcome: str | None = None
+    closed_at: str | None = None
+    closed_by: str | None = None
