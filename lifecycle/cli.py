@@ -874,11 +874,11 @@ def worker_command(ctx: typer.Context,
 
 
 @app.command("run")
-def run_command(ctx: typer.Context) -> None:
-    """Run the embedded service: scheduler thread and in-process worker on the configured database."""
-    from workers.service import run_embedded
-
-    run_embedded(env(ctx).settings)
+def run_command(ctx: typer.Context,
+                host: Annotated[str, typer.Option(help="Address the web server listens on.")] = "127.0.0.1",
+                port: Annotated[int, typer.Option(help="Port of the web server.")] = 8000) -> None:
+    """Run everything in one process: the web app, the scheduler thread and an in-process worker."""
+    _serve(env(ctx), host, port, embedded=True)
 
 
 @app.command("diagram")
@@ -909,6 +909,122 @@ def demo(ctx: typer.Context,
 
     e = env(ctx)
     run_demo(e.session_factory, console=out, years=years)
+
+
+
+# ---------------------------------------------------------------- the web service, accounts and API tokens
+
+
+def _serve(e: Env, host: str, port: int, *, embedded: bool) -> None:
+    """uvicorn on ``create_app`` in this (main) thread; with ``embedded``, the scheduler and worker beside it."""
+    import signal
+
+    import structlog
+    import uvicorn
+
+    from web.app import create_app
+
+    log = structlog.get_logger("lifecycle.cli")
+    service = None
+    if embedded:
+        from workers.service import EmbeddedService
+
+        service = EmbeddedService(e.settings)
+    app_ = create_app(e.settings, session_factory=service.session_factory if service else e.session_factory,
+                      clock=e.clock)
+    server = uvicorn.Server(uvicorn.Config(app_, host=host, port=port, log_config=None, access_log=False,
+                                           lifespan="on", server_header=False))
+
+    # uvicorn stops on SIGINT/SIGTERM, then raises the signal again under the handlers it found; these
+    # handlers make that a no-op, so the embedded service is stopped cleanly and the exit status is 0.
+    def stopping(signum, _frame):
+        log.info("stopping", signal=signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, stopping) for sig in (signal.SIGINT, signal.SIGTERM)}
+    if service is not None:
+        service.start()
+    log.info("web_started", host=host, port=port, database=e.settings.db_url, embedded=embedded)
+    try:
+        server.run()
+    finally:
+        if service is not None:
+            service.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        log.info("web_stopped")
+
+
+@app.command("serve")
+def serve_command(ctx: typer.Context,
+                  host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+                  port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000) -> None:
+    """Serve the web app (JSON API, pages, /metrics) on the configured database; workers run elsewhere."""
+    _serve(env(ctx), host, port, embedded=False)
+
+
+account_app = typer.Typer(help="Accounts: passwords for people, API tokens for programs.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens (shown once; only their SHA-256 is kept).", no_args_is_help=True)
+app.add_typer(account_app, name="account")
+account_app.add_typer(token_app, name="token")
+
+
+@account_app.command("password")
+def account_password(
+    ctx: typer.Context, person_id: int,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")] = False,
+) -> None:
+    """Set a person's password (asked twice, or read from stdin); stored as a salted scrypt hash."""
+    from lifecycle import accounts
+
+    e = env(ctx)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    e.run(accounts.set_password, c.SetPassword(person_id=person_id, password=password))
+    _done(e, f"password set for person {person_id}", id=person_id)
+
+
+@token_app.command("create")
+def token_create(ctx: typer.Context, person_id: int,
+                 name: Annotated[str, typer.Option("--name", help="Which program uses it.")]) -> None:
+    """Make an API token acting as PERSON_ID; it is printed once and never again."""
+    from lifecycle import accounts
+
+    e = env(ctx)
+    made = e.run(accounts.create_token, c.CreateApiToken(person_id=person_id, name=name))
+    if e.as_json:
+        _done(e, f"token {made.id} created", id=made.id, token=made.token, prefix=made.prefix, name=made.name)
+    else:
+        err.print(f"token {made.id} ({made.name}) created; it is shown only now, keep it somewhere safe:",
+                  highlight=False)
+        sys.stdout.write(made.token + "\n")
+
+
+@token_app.command("revoke")
+def token_revoke(ctx: typer.Context, token_id: int) -> None:
+    """Revoke an API token at once."""
+    from lifecycle import accounts
+
+    e = env(ctx)
+    e.run(accounts.revoke_token, c.RevokeApiToken(token_id=token_id, actor=e.actor))
+    _done(e, f"token {token_id} revoked", id=token_id)
+
+
+@token_app.command("list")
+def token_list(ctx: typer.Context,
+               person: Annotated[Optional[int], typer.Option(help="Only this person's tokens.")] = None) -> None:
+    """API tokens: id, owner, name, prefix, created, revoked (never the token itself)."""
+    from lifecycle import accounts
+
+    e = env(ctx)
+    with e.session() as s:
+        rows = accounts.list_tokens(s, person_id=person)
+    t = Table("id", "person", "email", "name", "prefix", "created", "revoked")
+    for r in rows:
+        t.add_row(str(r["id"]), str(r["person_id"]), r["email"], r["name"], r["prefix"] + "…", r["created_at"],
+                  r["revoked_at"] or "")
+    _emit(e, rows, t)
 
 
 def main() -> None:
