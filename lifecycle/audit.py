@@ -61,18 +61,22 @@ def append(
     evidence: Iterable[str] = (),
     business_time: pendulum.DateTime,
     recorded_at: pendulum.DateTime,
+    head: tuple[int, str] | None = None,
 ) -> TransitionRecord:
     """Append one record to its subject's chain, in the caller's transaction.
 
     The caller holds the subject's row lock, so reading the chain's head here cannot race.
+    ``head`` is the chain's last (seq, hash) when the caller has read it already in this
+    transaction, under the same lock.
     """
-    head = session.execute(
-        select(TransitionRecord.seq, TransitionRecord.hash)
-        .where(TransitionRecord.subject_type == subject_type, TransitionRecord.subject_id == subject_id)
-        .order_by(TransitionRecord.seq.desc())
-        .limit(1)
-    ).first()
-    seq, prev_hash = (head.seq + 1, head.hash) if head else (1, GENESIS)
+    if head is None:
+        head = session.execute(
+            select(TransitionRecord.seq, TransitionRecord.hash)
+            .where(TransitionRecord.subject_type == subject_type, TransitionRecord.subject_id == subject_id)
+            .order_by(TransitionRecord.seq.desc())
+            .limit(1)
+        ).first()
+    seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS)
     record = TransitionRecord(
         subject_type=subject_type,
         subject_id=subject_id,
@@ -92,6 +96,16 @@ def append(
     session.add(record)
     session.flush()
     return record
+
+
+def head_and_latest(session: Session, subject_type: str, subject_id: int):
+    """The chain's last (seq, hash) and its latest business time, in one statement; None for no chain."""
+    mine = (TransitionRecord.subject_type == subject_type, TransitionRecord.subject_id == subject_id)
+    latest = select(func.max(TransitionRecord.business_time)).where(*mine).scalar_subquery()
+    return session.execute(
+        select(TransitionRecord.seq, TransitionRecord.hash, latest.label("latest"))
+        .where(*mine).order_by(TransitionRecord.seq.desc()).limit(1)
+    ).first()
 
 
 def history(session: Session, subject_type: str, subject_id: int) -> list[TransitionRecord]:

@@ -20,7 +20,7 @@ import structlog
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from lifecycle import obligations, outbox
+from lifecycle import audit, obligations, outbox
 from lifecycle.clock import Clock
 from lifecycle.machines import TransitionContext, fire
 from lifecycle.models import ActionPlan, Commitment, Deadline, Finding, Meeting, Member, TrackerUpdate, TransitionRecord
@@ -245,9 +245,15 @@ def fire_deadline(deadline_id: int, *, uow: UnitOfWork, clock: Clock, busy: set[
                 busy.add(member_id)
                 report.busy = True
                 return report
-        d = uow.lock(Deadline, deadline_id, what="deadline")
+        # Every pending obligation of the member, locked in one statement: the one to fire is among
+        # them unless it was fired or closed meanwhile, and so are those due at the same instant (D7).
+        pending = list(s.scalars(select(Deadline).where(
+            Deadline.member_id == member.id, Deadline.status == DeadlineStatus.pending.value)
+            .order_by(Deadline.id).with_for_update().execution_options(populate_existing=True)))
+        obligations.remember_pending(s, member.id, pending)
+        d = next((p for p in pending if p.id == deadline_id), None)
         now = clock.now()
-        if d.status != DeadlineStatus.pending:
+        if d is None:
             return report  # already fired or closed: a redelivered message changes nothing
         if d.breach_at > now:
             if d.next_reminder_at is not None and d.next_reminder_at <= now:
@@ -257,14 +263,11 @@ def fire_deadline(deadline_id: int, *, uow: UnitOfWork, clock: Clock, busy: set[
         at = d.breach_at
         # A tick that runs late, after a later action on the member, must not write history out of order:
         # the rule is judged as things stand, so it takes effect no earlier than the member's last transition.
-        last = s.scalar(select(func.max(TransitionRecord.business_time)).where(
-            TransitionRecord.subject_type == "member", TransitionRecord.subject_id == member.id))
-        effective = max(at, last) if last is not None else at
+        chain = audit.head_and_latest(s, "member", member.id)
+        effective = max(at, chain.latest) if chain is not None else at
         recorded_at = uow.recorded_at()
         s.info.pop("opened_deadlines", None)  # obligations.open_deadline lists here what this fire opens
-        group = list(s.scalars(select(Deadline).where(
-            Deadline.member_id == member.id, Deadline.status == DeadlineStatus.pending.value,
-            Deadline.breach_at == at).order_by(Deadline.id).with_for_update()))
+        group = [p for p in pending if p.breach_at == at]
         verdicts = [_judge(s, member, g) for g in group]
         state_before = member.state
 
@@ -282,6 +285,8 @@ def fire_deadline(deadline_id: int, *, uow: UnitOfWork, clock: Clock, busy: set[
         record = None
         if chosen is not None:
             ctx = _ctx(s, effective, recorded_at, chosen.rule, chosen.detail)
+            if chain is not None:
+                ctx.heads[("member", member.id)] = (chain.seq, chain.hash)
             # Set before firing, so that they are written by the transition's own UPDATE of the member.
             if chosen.trigger == "become_inactive":
                 member.inactivity_rule, member.voluntary_inactivity = chosen.rule, False

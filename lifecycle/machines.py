@@ -33,6 +33,8 @@ class TransitionContext:
     rule: str | None = None
     evidence: tuple[str, ...] = ()
     records: list[TransitionRecord] = field(default_factory=list)
+    # (subject_type, subject_id) -> its audit chain's (seq, hash), when known in this transaction.
+    heads: dict[tuple[str, int], tuple[int, str]] = field(default_factory=dict)
 
 
 def _predicate(name: str):
@@ -47,6 +49,7 @@ def _after(row: TransitionRow, event: EventData) -> None:
     source = event.transition.source
     dest = event.transition.dest or source
     entity.state_since = ctx.now
+    subject = (entity.subject_type, entity.id)
     record = audit.append(
         ctx.session,
         subject_type=entity.subject_type,
@@ -60,7 +63,9 @@ def _after(row: TransitionRow, event: EventData) -> None:
         evidence=ctx.evidence,
         business_time=ctx.now,
         recorded_at=ctx.recorded_at,
+        head=ctx.heads.get(subject),
     )
+    ctx.heads[subject] = (record.seq, record.hash)
     ctx.records.append(record)
     obligations.on_transition(ctx, entity, event.event.name, record)
 

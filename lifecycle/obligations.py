@@ -28,6 +28,21 @@ from policies.deadlines import (
 
 
 
+# session.info key: member id -> every pending deadline of that member, loaded and locked by the
+# caller in this transaction (the deadline engine does so), so lookups need no query.
+PENDING_KEY = "pending_deadlines"
+
+
+def remember_pending(session: Session, member_id: int, pending: list[Deadline]) -> None:
+    """Declare that ``pending`` is every pending deadline of the member, locked in this transaction."""
+    session.info.setdefault(PENDING_KEY, {})[member_id] = pending
+
+
+def _known_pending(session: Session, member_id: int) -> list[Deadline] | None:
+    known = session.info.get(PENDING_KEY, {}).get(member_id)
+    return None if known is None else [d for d in known if d.status == DeadlineStatus.pending.value]
+
+
 def on_transition(ctx, entity, trigger: str, record: TransitionRecord) -> None:
     """Apply the deadline table for one fired transition, in its transaction."""
     session: Session = ctx.session
@@ -89,15 +104,20 @@ def open_deadline(
     reminders: tuple[int, ...] | None = None,
 ) -> Deadline:
     """Open an obligation; an identical pending one is kept rather than doubled."""
-    existing = session.scalars(
-        select(Deadline).where(
-            Deadline.member_id == member.id,
-            Deadline.subject_type == subject_type,
-            Deadline.subject_id == subject_id,
-            Deadline.kind == kind.value,
-            Deadline.status == DeadlineStatus.pending.value,
-        )
-    ).first()
+    known = _known_pending(session, member.id)
+    if known is not None:
+        existing = next((d for d in known if d.subject_type == subject_type and d.subject_id == subject_id
+                         and d.kind == kind.value), None)
+    else:
+        existing = session.scalars(
+            select(Deadline).where(
+                Deadline.member_id == member.id,
+                Deadline.subject_type == subject_type,
+                Deadline.subject_id == subject_id,
+                Deadline.kind == kind.value,
+                Deadline.status == DeadlineStatus.pending.value,
+            )
+        ).first()
     if existing is not None:
         return existing
     if reminders is None:
@@ -121,6 +141,8 @@ def open_deadline(
     )
     session.add(deadline)
     session.flush()
+    if known is not None:
+        session.info[PENDING_KEY][member.id].append(deadline)
     session.info.setdefault("opened_deadlines", []).append(deadline)  # fire_deadline asks if one is due already
     return deadline
 
@@ -145,13 +167,19 @@ def close(
     subject: tuple[str, int] | None = None,
 ) -> list[Deadline]:
     """Close the member's pending obligations of these kinds (all kinds when ``None``)."""
-    stmt = select(Deadline).where(Deadline.member_id == member_id, Deadline.status == DeadlineStatus.pending.value)
-    if kind is not None:
-        kinds = (kind,) if isinstance(kind, DeadlineKind) else kind
-        stmt = stmt.where(Deadline.kind.in_([k.value for k in kinds]))
-    if subject is not None:
-        stmt = stmt.where(Deadline.subject_type == subject[0], Deadline.subject_id == subject[1])
-    closed = list(session.scalars(stmt))
+    kinds = None if kind is None else {k.value for k in ((kind,) if isinstance(kind, DeadlineKind) else kind)}
+    known = _known_pending(session, member_id)
+    if known is not None:
+        closed = [d for d in known if (kinds is None or d.kind in kinds)
+                  and (subject is None or (d.subject_type, d.subject_id) == subject)]
+    else:
+        stmt = select(Deadline).where(Deadline.member_id == member_id,
+                                      Deadline.status == DeadlineStatus.pending.value)
+        if kinds is not None:
+            stmt = stmt.where(Deadline.kind.in_(sorted(kinds)))
+        if subject is not None:
+            stmt = stmt.where(Deadline.subject_type == subject[0], Deadline.subject_id == subject[1])
+        closed = list(session.scalars(stmt))
     for deadline in closed:
         deadline.status = status.value
         deadline.closed_at = now

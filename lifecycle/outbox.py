@@ -24,11 +24,17 @@ def emit(
     transition_id: int | None = None,
     deadline_id: int | None = None,
     payload: dict[str, Any] | None = None,
+    fresh: bool = False,
 ) -> OutboxEvent:
-    """Add one event unless its idempotency key is already there; the caller holds the member's lock."""
-    existing = session.scalar(select(OutboxEvent).where(OutboxEvent.idempotency_key == key))
-    if existing is not None:
-        return existing
+    """Add one event unless its idempotency key is already there; the caller holds the member's lock.
+
+    ``fresh``: the key names a record created in this transaction, so no event can have it yet
+    and the lookup is skipped (the unique key still refuses a double).
+    """
+    if not fresh:
+        existing = session.scalar(select(OutboxEvent).where(OutboxEvent.idempotency_key == key))
+        if existing is not None:
+            return existing
     event = OutboxEvent(idempotency_key=key, kind=kind, member_id=member_id, rule_id=rule_id,
                         recipient_role=recipient_role, transition_id=transition_id, deadline_id=deadline_id,
                         payload=payload or {}, created_at=created_at, status="pending")
@@ -44,5 +50,5 @@ def on_transition(session: Session, member: Member, record: TransitionRecord) ->
     for role in STATUS_RECIPIENTS:
         emit(session, key=f"transition:{record.id}:{kind}:{role}", kind=kind, member_id=member.id,
              recipient_role=role, created_at=record.business_time, rule_id=record.rule_id, transition_id=record.id,
-             payload={"from": record.from_state, "to": record.to_state, "reason": record.reason,
+             fresh=True, payload={"from": record.from_state, "to": record.to_state, "reason": record.reason,
                       "business_time": record.business_time.to_iso8601_string()})
