@@ -10,10 +10,10 @@ router = APIRouter()
 
 def _include() -> None:
     # Imported here so that `from web.pages import router` stays the one name the app needs.
-    from web.pages import login, public
+    from web.pages import dashboard, login, monitoring, poc, public
 
-    router.include_router(public.router)
-    router.include_router(login.router)
+    for area in (public, login, dashboard, poc, monitoring):
+        router.include_router(area.router)
 
 
 _include()

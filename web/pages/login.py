@@ -23,5 +23,5 @@ def safe_next(value: str | None) -> str:
 @router.get("/login", include_in_schema=False)
 def login_page(request: Request) -> Response:
     q = request.query_params
-    return render(request, "login.html", {"next_path": safe_next(q.get("next")), "error": bool(q.get("error")),
+    return render(request, "login.html", {"next_path": safe_next(q.get("next")), "error": bool(q.get("failed") or q.get("error")),
                                           "email": q.get("email", "")}, principal=current(request))
