@@ -252,3 +252,24 @@ def test_ical_text_is_escaped_and_folded_without_splitting_characters():
 
 def test_ical_of_an_unknown_member_is_a_404(client):
     assert client.get("/members/999/deadlines.ics").status_code == 404
+
+
+def test_public_pages_and_exports_on_each_database(db_url, tmp_path):
+    """The same read models on SQLite and PostgreSQL (ordering, JSON columns, keyset batches)."""
+    from fastapi.testclient import TestClient
+
+    from pagekit import make_page_world, settings_for
+    from web.app import create_app
+
+    w = make_page_world(db_url)
+    try:
+        app = create_app(settings_for(db_url, tmp_path), session_factory=w.factory, clock=w.clock)
+        with TestClient(app) as c:
+            listing = c.get("/members", params={"country": "France", "per_page": 1, "page": 2}).text
+            assert ">Riverton<" in listing and "Page 2 of 2" in listing
+            page = c.get(f"/members/{w.members['riverton']}", params={"lang": "fr"}).text
+            assert "The budget was voted late." in page and "mise en œuvre" in page
+            assert len(c.get("/exports/history.json").json()) > 10
+            assert "BEGIN:VEVENT" in c.get(f"/members/{w.members['lyon']}/deadlines.ics").text
+    finally:
+        w.dispose()
