@@ -18,7 +18,7 @@ help:
 	@echo "make run          run the service on its embedded default (SQLite file in ./data, no servers)"
 	@echo "make test         install what the tests need, then run the whole suite"
 	@echo "make venv         create .venv from requirements.lock and install the project into it"
-	@echo "make system-deps  install the Debian packages the tests need (PostgreSQL), if missing"
+	@echo "make system-deps  install the Debian packages the tests need (PostgreSQL, Redis, Chromium), if missing"
 	@echo "make clean        remove caches and build output; make distclean also removes .venv"
 
 venv: $(STAMP)
@@ -51,6 +51,9 @@ system-deps:
 	missing=()
 	have_postgres || missing+=(postgresql)
 	command -v redis-server >/dev/null || [ -x /usr/bin/redis-server ] || missing+=(redis-server)
+	# Browser tests (tests/browser): Debian's headless Chromium and its driver.
+	[ -x /usr/bin/chromium ] || command -v chromium >/dev/null || missing+=(chromium)
+	[ -x /usr/bin/chromedriver ] || command -v chromedriver >/dev/null || missing+=(chromium-driver)
 	# As root the test server runs as a system user that the tests create with useradd.
 	if [ "$$(id -u)" = 0 ] && ! command -v useradd >/dev/null && [ ! -x /usr/sbin/useradd ]; then missing+=(passwd); fi
 	if [ $${#missing[@]} -eq 0 ]; then exit 0; fi
@@ -64,6 +67,8 @@ system-deps:
 	apt-get install -y -qq --no-install-recommends "$${missing[@]}" >/dev/null
 	have_postgres || { echo "PostgreSQL is still missing after installing it" >&2; exit 1; }
 	command -v redis-server >/dev/null || { echo "redis-server is still missing after installing it" >&2; exit 1; }
+	{ [ -x /usr/bin/chromium ] || command -v chromium >/dev/null; } || { echo "chromium is still missing after installing it" >&2; exit 1; }
+	{ [ -x /usr/bin/chromedriver ] || command -v chromedriver >/dev/null; } || { echo "chromedriver is still missing after installing it" >&2; exit 1; }
 
 test: venv system-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -79,3 +84,8 @@ distclean: clean
 .PHONY: bench
 bench: venv system-deps
 	@$(BIN)/python -m bench.tick
+
+# Web pages benchmark: 10,000 members on SQLite, uvicorn in a subprocess; one JSON object on stdout (bench/README.md).
+.PHONY: bench-web
+bench-web: venv
+	@$(BIN)/python -m bench.web
