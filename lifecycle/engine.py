@@ -12,6 +12,7 @@ and opens the successors of recurring checks. Firing twice is a no-op.
 from __future__ import annotations
 
 import time
+from functools import partial
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -404,24 +405,36 @@ def tick(now: pendulum.DateTime, *, session_factory: sessionmaker, clock: Clock,
             break
         busy: set[int] = set()  # members another scheduler is firing: skipped here, claimed again after
         only_busy = True
-        for deadline_id in ids:
-            try:
-                fired = fire_deadline(deadline_id, uow=UnitOfWork(session_factory), clock=clock, busy=busy)
-            except Exception:  # one broken deadline must not stop the others; it is retried next tick
-                log.exception("deadline_failed", deadline_id=deadline_id)
-                failed.add(deadline_id)
-                continue
-            if fired.busy:
-                continue
-            only_busy = False
-            report.deadlines += fired.deadlines
-            report.transitions += fired.transitions
-            report.findings += fired.findings
-            report.reminders += fired.reminders
-            if on_fired:
-                on_fired(fired)
-            if fired.opened_due:
-                break  # a newly due deadline may come before the rest of this batch: claim again in order
+        # One connection serves the batch's units of work (each still its own transaction), so the
+        # pool's checkout and liveness ping are paid once per batch rather than once per deadline.
+        connection = None
+        try:
+            for deadline_id in ids:
+                if connection is None:
+                    connection = session_factory.kw["bind"].connect()
+                try:
+                    fired = fire_deadline(deadline_id, uow=UnitOfWork(partial(session_factory, bind=connection)),
+                                          clock=clock, busy=busy)
+                except Exception:  # one broken deadline must not stop the others; it is retried next tick
+                    log.exception("deadline_failed", deadline_id=deadline_id)
+                    failed.add(deadline_id)
+                    connection.close()  # back to the pool, whose pre-ping finds a broken one before reuse
+                    connection = None
+                    continue
+                if fired.busy:
+                    continue
+                only_busy = False
+                report.deadlines += fired.deadlines
+                report.transitions += fired.transitions
+                report.findings += fired.findings
+                report.reminders += fired.reminders
+                if on_fired:
+                    on_fired(fired)
+                if fired.opened_due:
+                    break  # a newly due deadline may come before the rest of this batch: claim again in order
+        finally:
+            if connection is not None:
+                connection.close()
         if busy and only_busy:
             time.sleep(0.05)  # every member claimed is held by another transaction: let those end first
     report.failed = sorted(failed)
