@@ -273,3 +273,41 @@ def test_public_pages_and_exports_on_each_database(db_url, tmp_path):
             assert "BEGIN:VEVENT" in c.get(f"/members/{w.members['lyon']}/deadlines.ics").text
     finally:
         w.dispose()
+
+
+def _statements(world, fn) -> int:
+    from sqlalchemy import event
+
+    seen = []
+
+    def count(*_args):
+        seen.append(1)
+
+    event.listen(world.engine, "before_cursor_execute", count)
+    try:
+        with world.session() as s:
+            fn(s)
+    finally:
+        event.remove(world.engine, "before_cursor_execute", count)
+    return len(seen)
+
+
+def test_list_and_member_page_run_a_fixed_number_of_queries_whatever_the_data(world):
+    """No N+1: more members, updates and history records do not add queries (bench/web.py measures the time)."""
+    from lifecycle import commands as c, handlers, public
+
+    rid = world.members["riverton"]
+    list_before = _statements(world, lambda s: public.list_members(s))
+    page_before = _statements(world, lambda s: public.member_page(s, rid))
+    for code in ("nantes", "lille", "quito"):
+        world.implementing(code)
+    ms = world.milestones("riverton")
+    for n in range(3):
+        world.run(handlers.record_tracker_update, c.RecordTrackerUpdate(
+            member_id=rid, narrative=f"update {n}", actor="poc",
+            changes=(c.MilestoneChange(milestone_id=ms[n], status="finished"),)))
+        world.run(handlers.apply_status, c.ApplyStatus(member_id=rid, trigger="become_inactive", rule="R5.4",
+                                                       actor="su", reason="test"))
+        world.run(handlers.resume, c.Resume(member_id=rid, actor="su", reason="test"))
+    assert _statements(world, lambda s: public.list_members(s)) == list_before
+    assert _statements(world, lambda s: public.member_page(s, rid)) == page_before

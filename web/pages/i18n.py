@@ -108,7 +108,7 @@ class Translator:
             value = dt.date.fromisoformat(value[:10])
         if isinstance(value, dt.datetime):
             value = value.date()
-        return format_date(value, format=fmt, locale=self.locale)
+        return _format_date(self.lang, value, fmt)
 
     def datetime(self, value: dt.datetime | None, tz: str = "UTC", fmt: str = "medium") -> str:
         if value is None:
@@ -122,6 +122,12 @@ class Translator:
         """A language named in itself, so a reader finds their own in the switcher."""
         name = Locale.parse(code).get_display_name(code) or code
         return name[:1].upper() + name[1:]
+
+
+@lru_cache(maxsize=8192)
+def _format_date(lang: str, value: dt.date, fmt: str) -> str:
+    # Pure, and the same dates come back on every page (a long history repeats few of them).
+    return format_date(value, format=fmt, locale=Locale.parse(lang))
 
 
 @lru_cache(maxsize=None)
