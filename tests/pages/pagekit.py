@@ -150,3 +150,30 @@ def log_in(client, email: str, password: str = PASSWORD, *, next_path: str = "/"
     assert page.status_code == 200, page.text
     return client.post("/login", data={"email": email, "password": password, "next": next_path,
                                        "csrf_token": csrf_from(page.text)}, follow_redirects=False)
+
+
+FIELD = re.compile(r"<(?:input|select|textarea)\b[^>]*>")
+HEADING = re.compile(r"<h([1-6])[\s>]")
+
+
+def assert_accessible(html: str, lang: str | None = None) -> None:
+    """What every page owes a reader with assistive technology, checked on the HTML itself.
+
+    A ``lang`` attribute, a skip link to ``main``, the landmarks, exactly one h1 and headings
+    that never skip a level, and a label for every visible form field.
+    """
+    found = re.search(r'<html lang="([a-z]{2,3})">', html)
+    assert found and (lang is None or found.group(1) == lang), "the page has no (or the wrong) lang attribute"
+    assert 'class="skip-link" href="#main"' in html and '<main id="main"' in html
+    for landmark in ("<header", "<nav", "<main", "<footer"):
+        assert landmark in html, landmark
+    levels = [int(level) for level in HEADING.findall(html)]
+    assert levels and levels[0] == 1 and levels.count(1) == 1, levels
+    for before, after in zip(levels, levels[1:]):
+        assert after <= before + 1, f"heading h{after} follows h{before}: {levels}"
+    for tag in FIELD.findall(html):
+        if 'type="hidden"' in tag:
+            continue
+        field_id = re.search(r'\bid="([^"]+)"', tag)
+        assert field_id, f"a form field without id (so without label): {tag}"
+        assert f'for="{field_id.group(1)}"' in html, f"no label for {field_id.group(1)}"
