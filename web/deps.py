@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Annotated, Literal
 
 from fastapi import Depends, Path, Request
+from starlette.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from lifecycle.clock import Clock
@@ -52,12 +53,13 @@ def require_login(request: Request) -> Principal:
     return who
 
 
-def require_writer(request: Request) -> Principal:
-    """A logged-in person; a write authenticated by the session cookie also carries the CSRF header."""
-    who = require_login(request)
-    if who.via == "session":
-        check_csrf(request, request.headers.get(CSRF_HEADER))
-    return who
+async def _submitted_csrf(request: Request) -> str | None:
+    """The CSRF token a request carries: the ``X-CSRF-Token`` header, or the ``csrf_token`` form field."""
+    submitted = request.headers.get(CSRF_HEADER)
+    if not submitted and "form" in request.headers.get("content-type", ""):
+        value = (await request.form()).get(CSRF_FIELD)  # parsed once; the route's Form fields reuse it
+        submitted = value if isinstance(value, str) else None
+    return submitted
 
 
 async def require_csrf(request: Request) -> None:
@@ -65,14 +67,23 @@ async def require_csrf(request: Request) -> None:
 
     Requests authenticated by an API bearer token are not exposed to cross-site forgery and pass.
     """
-    if authenticate(request).via == "token":
-        return
-    submitted = request.headers.get(CSRF_HEADER)
-    if not submitted and "form" in request.headers.get("content-type", ""):
-        form = await request.form()
-        value = form.get(CSRF_FIELD)
-        submitted = value if isinstance(value, str) else None
-    check_csrf(request, submitted)
+    who = await run_in_threadpool(authenticate, request)
+    if who.via != "token":
+        check_csrf(request, await _submitted_csrf(request))
+
+
+async def _csrf_of_session(request: Request) -> None:
+    # Only a write riding on the session cookie can be forged by another site; the public is refused
+    # by require_login afterwards with 401, and API tokens are not sent by browsers on their own.
+    who = await run_in_threadpool(authenticate, request)
+    if who.via == "session":
+        check_csrf(request, await _submitted_csrf(request))
+
+
+def require_writer(request: Request, _csrf: Annotated[None, Depends(_csrf_of_session)]) -> Principal:
+    """A logged-in person; a write authenticated by the session cookie also carries its CSRF token
+    (``X-CSRF-Token`` header from scripts, ``csrf_token`` field from forms)."""
+    return require_login(request)
 
 
 Writer = Annotated[Principal, Depends(require_writer)]

@@ -11,13 +11,15 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Annotated
 
 import httpx
-from fastapi import Request
+from fastapi import Depends, Form, Request
 from sqlalchemy import select
 
 from lifecycle.models import ApiToken, Base, Credential, WebSession
-from web.auth import CSRF_COOKIE, SESSION_COOKIE, csrf_token, session_csrf
+from web.auth import CSRF_COOKIE, SESSION_COOKIE, Principal, csrf_token, session_csrf
+from web.deps import require_support_unit
 from webkit import PASSWORD
 
 
@@ -218,3 +220,19 @@ def test_run_serves_the_app_with_the_embedded_service_and_stops_cleanly_on_sigte
     assert proc.returncode == 0, err
     events = [json.loads(line)["event"] for line in err.splitlines() if line.startswith("{")]
     assert {"service_started", "web_started", "http_request", "service_stopped", "web_stopped"} <= set(events)
+
+
+def test_a_page_form_of_a_logged_in_support_unit_passes_the_role_check_with_its_csrf_field(web_sqlite):
+    """Pages use the same dependencies: require_support_unit reads the form's csrf_token field."""
+    web = web_sqlite
+
+    def form_route(who: Annotated[Principal, Depends(require_support_unit)],
+                   note: Annotated[str, Form()]) -> dict:
+        return {"who": who.email, "note": note}
+
+    web.app.add_api_route("/test-form", form_route, methods=["POST"])
+    su = web.person("su", "support_unit", password=True)
+    raw = _login(web, su.email).cookies[SESSION_COOKIE]
+    assert web.client.post("/test-form", data={"note": "hi"}).status_code == 403
+    r = web.client.post("/test-form", data={"note": "hi", "csrf_token": session_csrf(raw)})
+    assert r.status_code == 200 and r.json() == {"who": su.email, "note": "hi"}
