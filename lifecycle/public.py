@@ -20,8 +20,8 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from lifecycle import audit
-from lifecycle.models import (ActionPlan, Assessment, Comment, Commitment, ConcernCase, Deadline, Evidence, InactivityRequest, Jurisdiction,
-                              Meeting, Member, Milestone, OutboxEvent, TrackerUpdate, TransitionRecord)
+from lifecycle.models import (ActionPlan, Assessment, Comment, Commitment, Deadline, Evidence, InactivityRequest,
+                              Jurisdiction, Meeting, Member, Milestone, OutboxEvent, TrackerUpdate, TransitionRecord)
 from policies.calendar import local_date
 from policies.deadlines import MONITORING_DELIVERABLES, DeadlineStatus
 from policies.errors import NotFound

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
-import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
@@ -12,9 +9,8 @@ from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.ui import WebDriverWait
 
 from browserkit import screenshot
-from pagekit import PASSWORD
-
 from lifecycle import commands as c, handlers
+from pagekit import PASSWORD
 
 
 def wait(driver, condition, timeout: float = 10):
