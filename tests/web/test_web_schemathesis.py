@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import schemathesis
@@ -26,17 +25,28 @@ EXAMPLES_PER_OPERATION = 10
 CALLS: Counter = Counter()  # generated requests per operation, for the count below
 
 
-@pytest.fixture(scope="module")
-def seeded(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[WebWorld]:
+@pytest.fixture(scope="module", params=[pytest.param("sqlite", id="sqlite"),
+                                        pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres)])
+def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebWorld]:
     """Members in several states, with a tracker update, comment, concern case and request, so ids hit records."""
     import sqlite3
+    import uuid
     from contextlib import closing
 
     tmp = tmp_path_factory.mktemp("schemathesis")
-    path = tmp / "lifecycle.db"
-    with closing(sqlite3.connect(sqlite_template)) as source, closing(sqlite3.connect(path)) as target:
-        source.backup(target)
-    web, engine = make_web_world(f"sqlite:///{path}", tmp)
+    dropped = None
+    if request.param == "sqlite":
+        path = tmp / "lifecycle.db"
+        with closing(sqlite3.connect(request.getfixturevalue("sqlite_template"))) as source, \
+                closing(sqlite3.connect(path)) as target:
+            source.backup(target)
+        url = f"sqlite:///{path}"
+    else:
+        server = request.getfixturevalue("postgres_server")
+        name = f"test_{uuid.uuid4().hex}"
+        server.create_database(name, template=request.getfixturevalue("postgres_template"))
+        url, dropped = server.url(name), (server, name)
+    web, engine = make_web_world(url, tmp)
     a = web.implementing("alpha")
     web.co_creating("beta")
     web.applicant("gamma")
@@ -50,6 +60,8 @@ def seeded(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> I
     with web.client:
         yield web
     engine.dispose()
+    if dropped:
+        dropped[0].drop_database(dropped[1])
 
 
 # The schema is read at collection from an app without a database (reading it touches none); the
