@@ -344,3 +344,21 @@ def test_adding_a_language_is_adding_a_folder(tmp_path, monkeypatch):
         assert german.date(__import__("datetime").date(2027, 3, 1), "long") == "1. März 2027"
     finally:
         i18n.catalogue.cache_clear()
+
+
+def test_a_stored_link_that_is_not_a_web_link_is_shown_as_text_never_as_a_link(client, world):
+    from sqlalchemy import update
+
+    from lifecycle.models import ActionPlan
+
+    with world.session() as s:
+        s.execute(update(ActionPlan).values(links=["javascript:alert(1)", "https://city.example/plan"]))
+        s.commit()
+    html = client.get(f"/members/{world.members['riverton']}").text
+    assert 'href="javascript:' not in html and "javascript:alert(1)" in html
+    assert 'href="https://city.example/plan"' in html
+
+
+def test_an_unknown_notice_shows_nothing(client, world):
+    html = client.get(f"/members/{world.members['riverton']}", params={"notice": "<b>x</b>"}).text
+    assert 'class="notice"' not in html and "<b>x</b>" not in html

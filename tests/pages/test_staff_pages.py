@@ -349,3 +349,12 @@ def test_r4_2_and_r4_3_end_of_commitment_and_final_report_forms(login, world):
                       {"summary": "Co-creation improved; two commitments delivered early results."})
     assert done.status_code == 303
     assert "Final learning report" in mb.get(f"/monitoring/members/{rid}").text
+
+
+def test_the_dashboard_opens_a_member_by_number(login, world):
+    su = login("su")
+    found = su.get("/dashboard/members", params={"id": str(world.members["lyon"])}, follow_redirects=False)
+    assert found.status_code == 303 and found.headers["location"] == f"/dashboard/members/{world.members['lyon']}"
+    assert su.get("/dashboard/members", params={"id": "abc"}).status_code == 400
+    assert su.get("/dashboard/members/999").status_code == 404
+    assert su.get("/dashboard/members/1/teleport").status_code == 404
