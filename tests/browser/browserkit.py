@@ -34,7 +34,8 @@ def browser_paths() -> tuple[str, str]:
     """Chromium and its driver, or a message that says how to install them (never a silent skip)."""
     chromium = os.environ.get("OGP_TEST_CHROMIUM") or _first(CHROMIUM_CANDIDATES, "chromium")
     driver = os.environ.get("OGP_TEST_CHROMEDRIVER") or _first(DRIVER_CANDIDATES, "chromedriver")
-    missing = [name for name, path in (("chromium", chromium), ("chromium-driver", driver)) if not path]
+    missing = [name for name, path in (("chromium", chromium), ("chromium-driver", driver))
+               if not path or not os.access(path, os.X_OK)]
     if missing:
         raise RuntimeError(f"The browser tests need Debian's {' and '.join(missing)} "
                            "(/usr/bin/chromium, /usr/bin/chromedriver). Install them with `make system-deps` "
