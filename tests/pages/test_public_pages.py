@@ -362,3 +362,14 @@ def test_a_stored_link_that_is_not_a_web_link_is_shown_as_text_never_as_a_link(c
 def test_an_unknown_notice_shows_nothing(client, world):
     html = client.get(f"/members/{world.members['riverton']}", params={"notice": "<b>x</b>"}).text
     assert 'class="notice"' not in html and "<b>x</b>" not in html
+
+
+def test_d2_dates_on_the_pages_are_the_members_local_dates(client, world):
+    import pendulum
+
+    world.clock.set(pendulum.datetime(2027, 3, 1, 10, 30, tz="UTC"))  # 00:30 on 2 March in Kiritimati (UTC+14)
+    member = world.applicant("kiritimati", country="Kiribati", tz="Pacific/Kiritimati")
+    listing = client.get("/members", params={"country": "Kiribati"}).text
+    assert "Mar 2, 2027" in listing and "Mar 1, 2027" not in listing
+    page = client.get(f"/members/{member}").text
+    assert "since Mar 2, 2027" in page and 'datetime="2027-03-02"' in page

@@ -10,6 +10,7 @@ import datetime as dt
 import json
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_datetime
@@ -110,6 +111,12 @@ class Translator:
             value = value.date()
         return _format_date(self.lang, value, fmt)
 
+    def day(self, instant: dt.datetime | None, tz: str, fmt: str = "medium") -> str:
+        """The local calendar date of an instant in the member's time zone (D2), formatted."""
+        if instant is None:
+            return ""
+        return self.date(instant.astimezone(_zone(tz)).date(), fmt)
+
     def datetime(self, value: dt.datetime | None, tz: str = "UTC", fmt: str = "medium") -> str:
         if value is None:
             return ""
@@ -122,6 +129,11 @@ class Translator:
         """A language named in itself, so a reader finds their own in the switcher."""
         name = Locale.parse(code).get_display_name(code) or code
         return name[:1].upper() + name[1:]
+
+
+@lru_cache(maxsize=64)
+def _zone(tz: str) -> ZoneInfo:
+    return ZoneInfo(tz)
 
 
 @lru_cache(maxsize=8192)
