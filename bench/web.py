@@ -282,6 +282,18 @@ def measure(client: httpx.Client, paths: list[str]) -> list[float]:
     return times
 
 
+def measure_concurrently(base: str, paths: list[str], clients: int) -> list[float]:
+    """The same requests shared by ``clients`` threads, each on its own keep-alive connection."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def share(part: list[str]) -> list[float]:
+        with httpx.Client(base_url=base, timeout=60) as client:
+            return measure(client, part)
+
+    with ThreadPoolExecutor(clients) as pool:
+        return [ms for part in pool.map(share, [paths[i::clients] for i in range(clients)]) for ms in part]
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     k = max(0, min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1))))
@@ -293,6 +305,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--members", type=int, default=10_000)
     parser.add_argument("--history", type=int, default=200)
     parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--clients", type=int, default=1,
+                        help="also measure the list with this many concurrent clients (p95_ms_list_concurrent)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (database, server log)")
     args = parser.parse_args(argv)
     _quiet_logs()
@@ -331,6 +345,10 @@ def main(argv: list[str] | None = None) -> int:
                 member_ms = measure(client, member_paths)
                 filtered_ms = measure(client, [f"/members?country={COUNTRIES[i % len(COUNTRIES)]}&state=implementing"
                                                f"&page={1 + i % 3}" for i in range(min(100, args.requests))])
+                concurrent_ms = None
+                if args.clients > 1:
+                    say(f"{args.requests} requests of the list from {args.clients} concurrent clients")
+                    concurrent_ms = measure_concurrently(base, list_paths, args.clients)
         finally:
             proc.terminate()
             proc.wait(timeout=15)
@@ -338,6 +356,8 @@ def main(argv: list[str] | None = None) -> int:
             "p50_ms_list": pct(list_ms, 50), "p95_ms_list": pct(list_ms, 95),
             "p50_ms_member": pct(member_ms, 50), "p95_ms_member": pct(member_ms, 95),
             "p95_ms_list_filtered": pct(filtered_ms, 95),
+            **({"clients": args.clients, "p50_ms_list_concurrent": pct(concurrent_ms, 50),
+                "p95_ms_list_concurrent": pct(concurrent_ms, 95)} if concurrent_ms else {}),
             "mean_ms_list": round(statistics.fmean(list_ms), 2), "mean_ms_member": round(statistics.fmean(member_ms), 2),
             "requests_each": args.requests, "members": members, "member_history_records": history,
             "list_pages": pages, "audit_verified": audit_report["ok"], "audit_records": audit_report["records"],
