@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from lifecycle.schemas import LetterOfSupportIn, MilestoneIn
+from lifecycle.schemas import LetterOfSupportIn, MilestoneIn, PlanIn
 
 # Dates beyond these are typing mistakes, and calendar arithmetic on them would overflow.
 Day = Annotated[dt.date, Field(ge=dt.date(1900, 1, 1), le=dt.date(2199, 12, 31))]
@@ -65,10 +65,23 @@ class PersonCreate(_In):
     member_id: Ref | None = None
 
 
+class LetterOfSupportCreate(LetterOfSupportIn):
+    """The letter of support of R1.3 (the same document as the CLI's letter file)."""
+
+    pages: int = Field(ge=0, le=10_000)  # stored in an integer column
+
+
 class ApplicationCreate(_In):
     jurisdiction: _str(40) = Field(description="jurisdiction code")
     call: _str(200) = Field(description="call name")
-    letter_of_support: LetterOfSupportIn
+    letter_of_support: LetterOfSupportCreate
+
+
+class PlanCreate(PlanIn):
+    """An action plan: the plan file of docs/plan-file.md, as JSON."""
+
+    coalition: list[Ref] = Field(default=[], max_length=3,
+                                 description="ids of the other members filing this joint plan (R3.13)")
 
 
 class AcceptanceCreate(_In):
@@ -147,9 +160,29 @@ class TrackerUpdateCreate(_In):
     changes: list[MilestoneChangeCreate] = Field(default_factory=list, max_length=200)
 
 
+class CommitmentRatingIn(BaseModel):
+    """A start assessment's rating of one initial commitment (R4.1)."""
+
+    model_config = ConfigDict(extra="allow")
+    relevant: bool | None = None
+    verifiable: bool | None = None
+    potential_impact: str | None = Field(default=None, description="none, minor, moderate or transformative")
+
+
+class RatingsIn(BaseModel):
+    """The ratings of §4; which ones are needed depends on the kind (the rules say which are missing)."""
+
+    model_config = ConfigDict(extra="allow")
+    commitments: dict[str, CommitmentRatingIn] | None = Field(default=None, description="start: per commitment id")
+    public_influence: str | None = Field(default=None, description="start: inform … empower")
+    completion: str | None = Field(default=None, description="end_of_commitment: not_started … complete")
+    early_results: str | None = Field(default=None, description="end_of_commitment")
+    summary: str | None = Field(default=None, description="final_report")
+
+
 class AssessmentCreate(_In):
     kind: Literal["start", "end_of_commitment", "final_report"]
-    ratings: dict[str, Any]
+    ratings: RatingsIn
     commitment_id: Ref | None = None
     unmet_requirements: list[_str(40)] = Field(default_factory=list, max_length=20)
     plan_id: Ref | None = None

@@ -271,3 +271,29 @@ def test_unknown_records_are_not_found_problems(web):
         assert r.status_code == 404 and r.headers["content-type"].startswith(PROBLEM) and r.json()["instance"] == path
     r = web.client.post("/api/members/999/accept", headers=su.auth, json={})
     assert r.status_code == 404 and r.json()["detail"] == "There is no member 999."
+
+
+def test_inputs_beyond_what_the_database_holds_are_validation_problems_not_server_errors(web):
+    su = web.person("su", "support_unit")
+    web.jurisdiction("riverton")
+    letter = {**samples.letter_of_support(), "pages": 10**30}
+    r = web.client.post("/api/members", headers=su.auth, json={"jurisdiction": "riverton", "call": "Call 2027",
+                                                                "letter_of_support": letter})
+    assert r.status_code == 422 and r.json()["field"] == "letter_of_support.pages"
+    member = web.co_creating("lakeside")
+    r = web.client.post(f"/api/members/{member}/plans", headers=su.auth,
+                        json=web.plan_document(coalition=[10**12]))
+    assert r.status_code == 422 and r.json()["field"] == "coalition.0"
+
+
+def test_r4_1_start_ratings_that_are_not_a_mapping_per_commitment_are_a_validation_problem(web):
+    su = web.person("su", "support_unit")
+    member = web.implementing("riverton")
+    for ratings, field in (({"commitments": 5}, "ratings.commitments"),
+                           ({"commitments": {"1": "good"}}, "ratings.commitments.1")):
+        r = web.client.post(f"/api/members/{member}/assessments", headers=su.auth,
+                            json={"kind": "start", "ratings": ratings})
+        assert r.status_code == 422 and r.json()["field"] == field
+    r = web.client.post(f"/api/members/{member}/assessments", headers=su.auth,
+                        json={"kind": "start", "ratings": {"public_influence": "consult"}})
+    assert r.status_code == 422 and r.json()["rule"] == "R4.1" and r.json()["field"].startswith("ratings.commitments")

@@ -8,12 +8,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
 
 from lifecycle import audit as audit_trail, commands as c, handlers, queries
-from lifecycle.schemas import CommitmentIn, PlanIn
+from lifecycle.schemas import CommitmentIn
 from web.auth import Principal
 from web.deps import (Id, access, act_for_member, db, monitor_member, read_audit, require_support_unit, run)
 from web.schemas import (AcceptanceCreate, ApplicationCreate, AssessmentCreate, AuditRecordRead, CommitmentRead,
                          CreatedRead, DeadlineRead, ExtensionCreate, FindingRead, InactivityApprovalCreate,
-                         InactivityRequestCreate, MeetingCreate, MemberRead, MemberSummaryRead, RejectionCreate,
+                         InactivityRequestCreate, MeetingCreate, MemberRead, MemberSummaryRead, PlanCreate,
+                         RejectionCreate,
                          ResumeCreate, StatusChangeCreate, TrackerUpdateCreate)
 
 router = APIRouter(tags=["members"])
@@ -131,7 +132,7 @@ def start_co_creation(request: Request, member_id: Id, who: Poc) -> MemberRead:
 
 
 @router.post("/members/{member_id}/plans", status_code=201, response_model=CreatedRead, **access("poc"))
-def submit_plan(request: Request, member_id: Id, body: PlanIn, who: Poc) -> CreatedRead:
+def submit_plan(request: Request, member_id: Id, body: PlanCreate, who: Poc) -> CreatedRead:
     """File an action plan (R2.4), validated against all of §3. The body is a plan file (docs/plan-file.md).
 
     A joint plan (R3.13) is filed by a point of contact who acts for every member it names.
@@ -234,6 +235,6 @@ def extend_first_plan_deadline(request: Request, member_id: Id, body: ExtensionC
 def file_assessment(request: Request, member_id: Id, body: AssessmentCreate, who: MonitoringBody) -> CreatedRead:
     """File a start assessment (R4.1), an end-of-commitment assessment (R4.2) or the final report (R4.3)."""
     ident = run(request, handlers.file_assessment, c.FileAssessment(
-        member_id=member_id, kind=body.kind, actor=who.actor, ratings=body.ratings,
+        member_id=member_id, kind=body.kind, actor=who.actor, ratings=body.ratings.model_dump(exclude_none=True),
         commitment_id=body.commitment_id, unmet_requirements=tuple(body.unmet_requirements), plan_id=body.plan_id))
     return CreatedRead(id=ident, message=f"assessment {ident} filed")
