@@ -358,3 +358,12 @@ def test_the_dashboard_opens_a_member_by_number(login, world):
     assert su.get("/dashboard/members", params={"id": "abc"}).status_code == 400
     assert su.get("/dashboard/members/999").status_code == 404
     assert su.get("/dashboard/members/1/teleport").status_code == 404
+
+
+def test_poc_and_monitoring_homes_are_for_those_roles(login):
+    mb, poc = login("mb-a"), login("poc-a")
+    assert mb.get("/poc").status_code == 403 and "Only a point of contact" in mb.get("/poc").text
+    assert poc.get("/monitoring").status_code == 403
+    assert mb.get("/monitoring").status_code == 200 and poc.get("/poc").status_code == 200
+    su = login("su")
+    assert su.get("/poc").status_code == 200 and su.get("/monitoring").status_code == 200

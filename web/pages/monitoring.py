@@ -16,7 +16,7 @@ from lifecycle import commands as c, handlers, public
 from policies.assessments import COCREATION_REQUIREMENTS
 from policies.errors import InvalidInput
 from policies.vocabularies import COMPLETION_LEVELS, IMPACT_LEVELS, PUBLIC_INFLUENCE
-from web.pages.access import check_csrf, monitoring_for, signed_in
+from web.pages.access import Forbidden, check_csrf, monitoring_for, signed_in
 from web.pages.actions import run_use_case, text
 from web.pages.rendering import render
 from web.pages.routing import PageRoute, services
@@ -29,6 +29,8 @@ YES_NO = {"yes": True, "no": False}
 @router.get("/monitoring", include_in_schema=False)
 def home(request: Request) -> Response:
     who = signed_in(request)
+    if not (who.monitored_member_ids or who.is_support_unit):
+        raise Forbidden("error.forbidden_monitoring_role")
     factory, _, _ = services(request)
     with factory() as s:
         members = public.member_names(s, sorted(who.monitored_member_ids))

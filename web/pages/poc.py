@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from lifecycle import commands as c, handlers, public
 from policies.errors import InvalidInput
 from policies.vocabularies import EVIDENCE_KINDS, MEETING_PHASES, MILESTONE_STATUSES
-from web.pages.access import check_csrf, poc_for, signed_in
+from web.pages.access import Forbidden, check_csrf, poc_for, signed_in
 from web.pages.actions import run_use_case, text
 from web.pages.rendering import render
 from web.pages.routing import PageRoute, services
@@ -29,6 +29,8 @@ MAX_LINKS = 20
 @router.get("/poc", include_in_schema=False)
 def home(request: Request) -> Response:
     who = signed_in(request)
+    if not (who.poc_member_ids or who.is_support_unit):
+        raise Forbidden("error.forbidden_poc_role")
     factory, _, _ = services(request)
     with factory() as s:
         members = public.member_names(s, sorted(who.poc_member_ids))
