@@ -64,6 +64,19 @@ def pg_site(postgres_url: str, tmp_path: Path):
     yield from _site(postgres_url, tmp_path)
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed browser test leaves a screenshot of the page it failed on."""
+    outcome = yield
+    report = outcome.get_result()
+    driver = item.funcargs.get("driver") if hasattr(item, "funcargs") else None
+    if report.when == "call" and report.failed and driver is not None:
+        try:
+            browserkit.screenshot(driver, f"FAILED-{item.name}")
+        except Exception:  # noqa: BLE001 - the failure itself is what the report must show
+            pass
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
     if browserkit.SAVED:
         terminalreporter.write_sep("-", "browser screenshots")
