@@ -157,12 +157,13 @@ def authenticate(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, credentials = header.partition(" ")
     cookie = request.cookies.get(SESSION_COOKIE)
-    if credentials.strip() and scheme.lower() == "bearer" or cookie:
+    bearer = credentials.strip() if scheme.lower() == "bearer" else ""
+    if bearer or cookie:
         factory = request.app.state.session_factory
         now = request.app.state.clock.now()
         with factory() as s:
-            if scheme.lower() == "bearer" and credentials.strip():
-                person = accounts.token_person(s, credentials.strip())
+            if bearer:
+                person = accounts.token_person(s, bearer)
                 if person is not None:
                     principal = principal_for(s, person, via="token")
                 else:
@@ -224,7 +225,8 @@ class CsrfCookieMiddleware:
             if message["type"] == "http.response.start":
                 made = scope.get("state", {}).get("new_csrf")
                 if made:
-                    cookie = f"{CSRF_COOKIE}={made}; Path=/; HttpOnly; SameSite=Lax" + ("; Secure" if self.secure else "")
+                    cookie = f"{CSRF_COOKIE}={made}; Path=/; HttpOnly; SameSite=Lax"
+                    cookie += "; Secure" if self.secure else ""
                     message.setdefault("headers", [])
                     message["headers"] = list(message["headers"]) + [(b"set-cookie", cookie.encode())]
             await send(message)

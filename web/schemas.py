@@ -28,6 +28,11 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+def _example(values: dict[str, Any]) -> ConfigDict:
+    """An input's settings with one example, shown in /docs and sent by the generated tests."""
+    return ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={"examples": [values]})
+
+
 class _Out(BaseModel):
     model_config = ConfigDict(extra="allow")
 
@@ -36,11 +41,18 @@ class _Out(BaseModel):
 
 
 class LoginCreate(_In):
+    model_config = _example({
+        "email": "ana.ruiz@city.example", "password": "correct horse battery staple"
+    })
     email: _str(320)
     password: _str(1000)
 
 
 class JurisdictionCreate(_In):
+    model_config = _example({
+        "code": "riverton", "name": "Riverton", "country": "France", "time_zone": "Europe/Paris", "language": "fr",
+        "has_elections": True, "term_end": "2031-06-30"
+    })
     code: _str(40)
     name: _str(200)
     country: _str(100)
@@ -51,6 +63,9 @@ class JurisdictionCreate(_In):
 
 
 class CallCreate(_In):
+    model_config = _example({
+        "name": "Call 2027", "opens_on": "2027-01-01", "closes_on": "2027-03-31", "first_plan_due": "2027-09-30"
+    })
     name: _str(200)
     opens_on: Day
     closes_on: Day
@@ -58,6 +73,10 @@ class CallCreate(_In):
 
 
 class PersonCreate(_In):
+    model_config = _example({
+        "name": "Ana Ruiz", "email": "ana.ruiz@city.example", "role": "poc", "organisation": "City Hall",
+        "member_id": 1
+    })
     name: _str(200)
     email: _str(320)
     role: Literal["support_unit", "poc", "monitoring_body", "stakeholder", "auditor"]
@@ -85,6 +104,10 @@ class PlanCreate(PlanIn):
 
 
 class AcceptanceCreate(_In):
+    model_config = _example({
+        "reason": "A strong letter and a co-creation track record",
+        "checklist": {"ambition": True, "capacity and resources": True}
+    })
     reason: Text | None = None
     checklist: dict[Annotated[str, Field(max_length=200)], bool] = Field(default_factory=dict,
                                                                           description="R1.4 criteria judged")
@@ -92,10 +115,16 @@ class AcceptanceCreate(_In):
 
 
 class RejectionCreate(_In):
+    model_config = _example({
+        "reason": "No non-governmental stakeholder signed the letter of support"
+    })
     reason: Text
 
 
 class InactivityRequestCreate(_In):
+    model_config = _example({
+        "reason": "Municipal elections until June", "stakeholders_consulted": True
+    })
     reason: Text
     stakeholders_consulted: bool = Field(description="the non-governmental stakeholders and the OGP Local team "
                                                      "were consulted (R5.5)")
@@ -106,10 +135,16 @@ class InactivityApprovalCreate(_In):
 
 
 class ResumeCreate(_In):
+    model_config = _example({
+        "reason": "Co-creation restarted after the elections"
+    })
     reason: Text
 
 
 class StatusChangeCreate(_In):
+    model_config = _example({
+        "action": "become_inactive", "rule": "R5.4", "reason": "No tracker update in two quarters"
+    })
     action: Literal["become_inactive", "place_on_probation", "reinstate", "revoke", "resume", "end_plan"]
     rule: _str(10) = Field(description="the rule that justifies it, e.g. R5.4")
     reason: Text
@@ -117,16 +152,26 @@ class StatusChangeCreate(_In):
 
 
 class ExtensionCreate(_In):
+    model_config = _example({
+        "new_due": "2027-12-31", "reason": "Floods delayed the co-creation meetings"
+    })
     new_due: Day
     reason: Text
 
 
 class CompletionCreate(_In):
+    model_config = _example({
+        "completed_on": "2028-03-15", "evidence": ["https://city.example/register"]
+    })
     completed_on: Day
     evidence: list[Url] = Field(default_factory=list, max_length=50)
 
 
 class ModificationCreate(_In):
+    model_config = _example({
+        "decision_process": "Forum vote of 3 March 2027, minutes published",
+        "approved_by": ["Civic Data Association"], "end": "2029-03-31"
+    })
     decision_process: Text = Field(description="how the change was decided (R3.10)")
     approved_by: list[_str(300)] = Field(max_length=50, description="approving non-governmental stakeholders")
     start: Day | None = None
@@ -136,11 +181,19 @@ class ModificationCreate(_In):
 
 
 class WithdrawalCreate(_In):
+    model_config = _example({
+        "decision_process": "Forum vote of 3 March 2027", "approved_by": ["Civic Data Association"]
+    })
     decision_process: Text
     approved_by: list[_str(300)] = Field(max_length=50)
 
 
 class MeetingCreate(_In):
+    model_config = _example({
+        "phase": "implementation", "held_on": "2027-05-04", "government_participants": 3,
+        "non_governmental_participants": 6, "description": "Quarterly forum",
+        "evidence": ["https://city.example/forum/minutes-2027-05"]
+    })
     phase: Literal["co_creation", "implementation"]
     held_on: Day
     government_participants: int = Field(ge=0, le=1_000_000)
@@ -156,6 +209,11 @@ class MilestoneChangeCreate(_In):
 
 
 class TrackerUpdateCreate(_In):
+    model_config = _example({
+        "narrative": "The contract register is online; the data portal is delayed by procurement.",
+        "changes": [{"milestone_id": 1, "status": "finished"},
+                    {"milestone_id": 2, "status": "stuck", "delay_reason": "Procurement appeal"}]
+    })
     narrative: Text
     changes: list[MilestoneChangeCreate] = Field(default_factory=list, max_length=200)
 
@@ -181,6 +239,10 @@ class RatingsIn(BaseModel):
 
 
 class AssessmentCreate(_In):
+    model_config = _example({
+        "kind": "end_of_commitment", "commitment_id": 1,
+        "ratings": {"completion": "substantial", "early_results": "Journalists use the register."}
+    })
     kind: Literal["start", "end_of_commitment", "final_report"]
     ratings: RatingsIn
     commitment_id: Ref | None = None
@@ -189,28 +251,44 @@ class AssessmentCreate(_In):
 
 
 class EvidenceCreate(_In):
+    model_config = _example({
+        "kind": "forum minutes or decisions", "url": "https://city.example/forum/minutes-2027-05",
+        "title": "Forum minutes, May 2027"
+    })
     kind: _str(60) = Field(description="an evidence kind of R8.3")
     url: Url
     title: _str(300) | None = None
 
 
 class CommentCreate(_In):
+    model_config = _example({
+        "author_name": "Lina", "author_email": "lina@mail.example", "body": "Where can I download the contracts?"
+    })
     author_name: _str(200)
     author_email: _str(320) | None = None
     body: _str(5000)
 
 
 class ModerationCreate(_In):
+    model_config = _example({
+        "decision": "approve"
+    })
     decision: Literal["approve", "reject"]
     note: Text | None = None
 
 
 class ConcernCaseCreate(_In):
+    model_config = _example({
+        "reported_by": "Free Press Collective", "summary": "Journalists detained after covering a protest."
+    })
     reported_by: _str(300) = Field(description="who in local civil society reported it")
     summary: Text
 
 
 class ConcernClosureCreate(_In):
+    model_config = _example({
+        "outcome": "Dialogue with the mayor; journalists released; membership continues."
+    })
     outcome: Text
 
 
