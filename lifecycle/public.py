@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from zoneinfo import ZoneInfo
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pendulum
@@ -334,7 +334,6 @@ class Dashboard:
     by_state: dict[str, int]
     applicants: list[dict]
     inactivity_requests: list[dict]
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _deadline_rows(session: Session, stmt) -> list[dict]:
@@ -449,8 +448,9 @@ def member_brief(session: Session, member_id: int) -> dict[str, Any]:
             {"id": a.id, "kind": a.kind, "commitment_id": a.commitment_id, "filed_at": a.filed_at}
             for a in session.scalars(select(Assessment).where(Assessment.plan_id == plan.id).order_by(Assessment.id))
         ]
+    plan_data = {"id": plan.id, "filed_on": plan.filed_on, "end_on": plan.end_on, "status": plan.status} if plan else None
     return {"member": member, "first_plan_due": row[9], "requests": requests, "deadlines": deadlines,
-            "letters": letters, "meetings": meetings, "plan": plan, "commitments": commitments,
+            "letters": letters, "meetings": meetings, "plan": plan_data, "commitments": commitments,
             "assessments": assessments}
 
 
