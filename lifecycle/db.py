@@ -39,6 +39,9 @@ class UTCInstant(TypeDecorator):
         return pendulum.instance(value, tz="UTC")
 
 
+READ_ONLY = "ogp_read_only"  # execution option of the engine behind read-only sessions
+
+
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """An engine whose transactions lock as the architecture needs.
 
@@ -63,7 +66,9 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Readers (see make_session_factory(read_only=True)) take no write lock, so pages and
+            # claims never queue behind a unit of work; WAL gives them a consistent snapshot.
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
         return engine
     if url.startswith("postgresql://"):
@@ -71,10 +76,17 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     return create_engine(url, echo=echo, pool_pre_ping=True)
 
 
-def make_session_factory(engine: Engine, *, reminder_days: tuple[int, ...] | None = None) -> sessionmaker:
-    """Sessions for units of work; policy parameters set by the entry point travel in ``info``."""
+def make_session_factory(engine: Engine, *, reminder_days: tuple[int, ...] | None = None,
+                         read_only: bool = False) -> sessionmaker:
+    """Sessions for units of work; policy parameters set by the entry point travel in ``info``.
+
+    ``read_only``: sessions for reading (pages, listings, claims). On SQLite their
+    transactions start with a plain ``BEGIN`` instead of ``BEGIN IMMEDIATE``, so they do
+    not wait for writers. Never write in them: they are not serialized with units of work.
+    """
     info = {"reminder_days": tuple(reminder_days)} if reminder_days is not None else {}
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True, info=info)
+    bind = engine.execution_options(**{READ_ONLY: True}) if read_only else engine
+    return sessionmaker(bind=bind, expire_on_commit=False, autoflush=True, info=info)
 
 
 def alembic_config(url: str):
@@ -103,3 +115,11 @@ def current_revision(url: str) -> str | None:
             return MigrationContext.configure(conn).get_current_revision()
     finally:
         engine.dispose()
+
+
+def read_only_factory(factory: sessionmaker) -> sessionmaker:
+    """Read-only sessions on the same engine (and pool) as ``factory``; see ``make_session_factory``."""
+    bind = factory.kw["bind"]
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    return sessionmaker(bind=engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False,
+                        autoflush=True, info=dict(factory.kw.get("info") or {}))

@@ -10,7 +10,7 @@ import structlog
 from dramatiq import Worker
 
 from config.settings import Settings
-from lifecycle.db import current_revision, make_engine, make_session_factory, upgrade_database
+from lifecycle.db import current_revision, make_engine, make_session_factory, read_only_factory, upgrade_database
 from workers.actors import LETTERS_QUEUE, QUEUE, declare_actors
 from workers.broker import make_broker
 from workers.scheduler import Scheduler
@@ -40,7 +40,8 @@ def run_scheduler(settings: Settings, stop: threading.Event | None = None) -> No
     """Production scheduler: enqueue due deadlines on the broker every interval."""
     broker = make_broker(settings)
     actors = declare_actors(broker, session_factory=session_factory_for(settings), settings=settings)
-    scheduler = Scheduler(session_factory_for(settings), lambda i: actors.fire_deadline.send(i),
+    # The scheduler only reads (its claims hold no lock past their own statement).
+    scheduler = Scheduler(read_only_factory(session_factory_for(settings)), lambda i: actors.fire_deadline.send(i),
                           interval_s=settings.scheduler_interval_s, batch=settings.tick_batch,
                           resend_after_s=settings.scheduler_resend_after_s,
                           enqueue_letter=lambda i: actors.send_letter.send(i))
@@ -77,7 +78,8 @@ class EmbeddedService:
         self.actors = declare_actors(self.broker, session_factory=self.session_factory, settings=settings)
         self.worker = Worker(self.broker, queues={QUEUE, LETTERS_QUEUE}, worker_threads=settings.worker_threads,
                              worker_timeout=100)
-        self.scheduler = Scheduler(self.session_factory, lambda i: self.actors.fire_deadline.send(i),
+        # Read-only sessions: on SQLite the scheduler's claims never wait behind the workers' units of work.
+        self.scheduler = Scheduler(read_only_factory(self.session_factory), lambda i: self.actors.fire_deadline.send(i),
                                    interval_s=settings.scheduler_interval_s, batch=settings.tick_batch,
                                    resend_after_s=settings.scheduler_resend_after_s,
                                    enqueue_letter=lambda i: self.actors.send_letter.send(i))
