@@ -145,11 +145,20 @@ async def _on_http(request: Request, exc: StarletteHTTPException):
     return problem_response(body, exc.headers)
 
 
+async def _on_bug(request: Request, exc: Exception):
+    # A bug, not a refusal: still a 500, but logged with its traceback and answered as a problem.
+    log.error("request_failed", path=request.url.path, method=request.method, exc_info=exc)
+    return problem_response({"type": "about:blank", "title": "Internal error", "status": 500,
+                             "detail": "The server could not complete this request; the error was logged.",
+                             "instance": request.url.path})
+
+
 def install(app: FastAPI) -> None:
     for cls, _ in TABLE:
         app.add_exception_handler(cls, _on_error)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
+    app.add_exception_handler(Exception, _on_bug)
 
 
 def document_problems(schema: dict[str, Any]) -> dict[str, Any]:

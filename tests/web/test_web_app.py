@@ -110,3 +110,18 @@ def test_queue_depth_counts_the_messages_waiting_in_dramatiqs_redis_queues(sqlit
             broker.close()
             engine.dispose()
     assert re.search(r"^ogp_queue_depth 4\.0$", text, re.M), text
+
+
+def test_a_bug_is_a_logged_500_problem_and_a_bare_value_error_is_never_mapped_to_a_refusal(web_sqlite):
+    from structlog.testing import capture_logs
+
+    def broken() -> dict:
+        raise ValueError("a bug, not a refusal")
+
+    web_sqlite.app.add_api_route("/test-broken", broken)
+    client = TestClient(web_sqlite.app, raise_server_exceptions=False)
+    with capture_logs() as logs:
+        r = client.get("/test-broken")
+    assert r.status_code == 500 and r.headers["content-type"].startswith(PROBLEM)
+    assert "a bug" not in r.text  # the client learns nothing of the internals
+    assert any(e["event"] == "request_failed" and e["log_level"] == "error" for e in logs)
