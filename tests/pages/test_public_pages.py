@@ -373,3 +373,18 @@ def test_d2_dates_on_the_pages_are_the_members_local_dates(client, world):
     assert "Mar 2, 2027" in listing and "Mar 1, 2027" not in listing
     page = client.get(f"/members/{member}").text
     assert "since Mar 2, 2027" in page and 'datetime="2027-03-02"' in page
+
+
+def test_on_sqlite_public_pages_are_served_while_a_unit_of_work_holds_the_write_lock(world, client):
+    import time
+
+    from sqlalchemy import text
+
+    with world.session() as writer:
+        writer.execute(text("SELECT 1"))  # BEGIN IMMEDIATE: a unit of work is under way
+        started = time.monotonic()
+        listing = client.get("/members")
+        page = client.get(f"/members/{world.members['riverton']}")
+        waited = time.monotonic() - started
+    assert (listing.status_code, page.status_code) == (200, 200)
+    assert waited < 5  # a reader waiting for the lock would wait for the writer (busy timeout 60 s)

@@ -24,7 +24,7 @@ from policies.vocabularies import LOS_POINTS
 from web.pages.access import check_csrf, support_unit
 from web.pages.actions import run_use_case, text
 from web.pages.rendering import render
-from web.pages.routing import PageRoute, error_page, services
+from web.pages.routing import PageRoute, error_page, reading, services
 
 router = APIRouter(route_class=PageRoute)
 
@@ -92,7 +92,7 @@ ACTIONS: dict[str, Action] = {a.name: a for a in (
 
 def _member_of(request: Request, subject: str, ident: int) -> int:
     """The member an action's subject belongs to (NotFound when there is none)."""
-    factory, _, _ = services(request)
+    factory, _, _ = reading(request)
     model, what = {"members": (Member, "member"), "inactivity-requests": (InactivityRequest, "inactivity request"),
                    "concerns": (ConcernCase, "concern case")}[subject]
     with factory() as s:
@@ -103,7 +103,7 @@ def _member_of(request: Request, subject: str, ident: int) -> int:
 
 
 def _subject_detail(request: Request, action: Action, ident: int) -> dict[str, Any]:
-    factory, _, _ = services(request)
+    factory, _, _ = reading(request)
     with factory() as s:
         if action.subject == "concerns":
             k = s.get(ConcernCase, ident)
@@ -115,7 +115,7 @@ def _subject_detail(request: Request, action: Action, ident: int) -> dict[str, A
 @router.get("/dashboard", include_in_schema=False)
 def dashboard(request: Request) -> Response:
     who = support_unit(request)
-    factory, clock, _ = services(request)
+    factory, clock, _ = reading(request)
     with factory() as s:
         board = public.dashboard(s, now=clock.now())
         pending_comments = _pending_comments(s)
@@ -158,7 +158,7 @@ def find_member(request: Request) -> Response:
 @router.get("/dashboard/members/{member_id:int}", include_in_schema=False)
 def member(request: Request, member_id: int) -> Response:
     who = support_unit(request)
-    factory, _, _ = services(request)
+    factory, _, _ = reading(request)
     with factory() as s:
         brief = public.member_brief(s, member_id)
         cases = [k for k in _open_cases(s) if k["member_id"] == member_id]
@@ -176,7 +176,7 @@ def _action(name: str) -> Action:
 def _confirm(request: Request, who, action: Action, ident: int, *, values=None, refusal=None,
              status_code: int = 200) -> Response:
     member_id = _member_of(request, action.subject, ident)
-    factory, _, _ = services(request)
+    factory, _, _ = reading(request)
     with factory() as s:
         brief = public.member_brief(s, member_id)
     return render(request, "staff/confirm.html", {
@@ -220,7 +220,7 @@ async def retry_letter(request: Request, letter_id: int) -> Response:
 
 
 def _board_with_refusal(request: Request, who, refusal: dict) -> Response:
-    factory, clock, _ = services(request)
+    factory, clock, _ = reading(request)
     with factory() as s:
         board = public.dashboard(s, now=clock.now())
         pending_comments = _pending_comments(s)

@@ -19,7 +19,7 @@ from policies.vocabularies import COMPLETION_LEVELS, IMPACT_LEVELS, PUBLIC_INFLU
 from web.pages.access import Forbidden, check_csrf, monitoring_for, signed_in
 from web.pages.actions import run_use_case, text
 from web.pages.rendering import render
-from web.pages.routing import PageRoute, services
+from web.pages.routing import PageRoute, reading
 
 router = APIRouter(route_class=PageRoute)
 KINDS = {"start": "start", "end-of-commitment": "end_of_commitment", "final-report": "final_report"}
@@ -31,14 +31,14 @@ def home(request: Request) -> Response:
     who = signed_in(request)
     if not (who.monitored_member_ids or who.is_support_unit):
         raise Forbidden("error.forbidden_monitoring_role")
-    factory, _, _ = services(request)
+    factory, _, _ = reading(request)
     with factory() as s:
         members = public.member_names(s, sorted(who.monitored_member_ids))
     return render(request, "staff/home.html", {"members": members, "area": "monitoring"}, principal=who)
 
 
 def _brief(request: Request, member_id: int) -> dict[str, Any]:
-    factory, _, _ = services(request)
+    factory, _, _ = reading(request)
     with factory() as s:
         return public.member_brief(s, member_id)
 

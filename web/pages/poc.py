@@ -20,7 +20,7 @@ from policies.vocabularies import EVIDENCE_KINDS, MEETING_PHASES, MILESTONE_STAT
 from web.pages.access import Forbidden, check_csrf, poc_for, signed_in
 from web.pages.actions import run_use_case, text
 from web.pages.rendering import render
-from web.pages.routing import PageRoute, services
+from web.pages.routing import PageRoute, reading
 
 router = APIRouter(route_class=PageRoute)
 MAX_LINKS = 20
@@ -31,14 +31,14 @@ def home(request: Request) -> Response:
     who = signed_in(request)
     if not (who.poc_member_ids or who.is_support_unit):
         raise Forbidden("error.forbidden_poc_role")
-    factory, _, _ = services(request)
+    factory, _, _ = reading(request)
     with factory() as s:
         members = public.member_names(s, sorted(who.poc_member_ids))
     return render(request, "staff/home.html", {"members": members, "area": "poc"}, principal=who)
 
 
 def _brief(request: Request, member_id: int) -> dict[str, Any]:
-    factory, _, _ = services(request)
+    factory, _, _ = reading(request)
     with factory() as s:
         return public.member_brief(s, member_id)
 

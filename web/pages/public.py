@@ -21,7 +21,7 @@ from web.pages.access import check_csrf, current
 from web.pages.actions import run_use_case, text
 from web.pages.ical import calendar
 from web.pages.rendering import page_language, render, rule_title
-from web.pages.routing import PageRoute, error_page, services
+from web.pages.routing import PageRoute, error_page, reading
 
 router = APIRouter(route_class=PageRoute)
 
@@ -50,7 +50,7 @@ def _filters(request: Request) -> tuple[str | None, str | None]:
 @router.get("/", include_in_schema=False)
 @router.get("/members", include_in_schema=False)
 def members(request: Request) -> Response:
-    factory, clock, _ = services(request)
+    factory, clock, _ = reading(request)
     try:
         country, state = _filters(request)
         page = _int_param(request, "page", 1)
@@ -68,7 +68,7 @@ def members(request: Request) -> Response:
 
 @router.get("/members/{member_id:int}", include_in_schema=False)
 def member(request: Request, member_id: int) -> Response:
-    factory, clock, _ = services(request)
+    factory, clock, _ = reading(request)
     with factory() as s:
         data = public.member_page(s, member_id)
     notice = request.query_params.get("notice")
@@ -81,7 +81,7 @@ async def post_comment(request: Request, member_id: int, update_id: int) -> Resp
     """R8.2: anyone may comment on a progress update; the comment waits for moderation."""
     await check_csrf(request)
     form = await request.form()
-    factory, clock, _ = services(request)
+    factory, clock, _ = reading(request)
     with factory() as s:
         owner = s.scalar(select(TrackerUpdate.member_id).where(TrackerUpdate.id == update_id))
     if owner != member_id:
@@ -134,7 +134,7 @@ def _export(rows: Iterator[dict], fmt: str, fields: tuple[str, ...], filename: s
 def export_members(request: Request, fmt: str) -> Response:
     if fmt not in ("csv", "json"):
         return error_page(request, 404, "Exports are members.csv and members.json.")
-    factory, _, _ = services(request)
+    factory, _, _ = reading(request)
     try:
         country, state = _filters(request)
     except InvalidInput as exc:
@@ -149,7 +149,7 @@ def export_history(request: Request, fmt: str) -> Response:
 
     if fmt not in ("csv", "json"):
         return error_page(request, 404, "Exports are history.csv and history.json.")
-    factory, _, _ = services(request)
+    factory, _, _ = reading(request)
     try:
         member_id = _int_param(request, "member", 0, low=1) or None
     except InvalidInput as exc:
@@ -164,7 +164,7 @@ def exports(request: Request) -> Response:
 
 @router.get("/members/{member_id:int}/deadlines.ics", include_in_schema=False)
 def deadlines_ics(request: Request, member_id: int) -> Response:
-    factory, clock, settings = services(request)
+    factory, clock, settings = reading(request)
     t = i18n.translator(page_language(request))
     with factory() as s:
         member, deadlines = public.pending_deadlines(s, member_id)

@@ -63,3 +63,14 @@ def services(request: Request):
     """The session factory, clock and settings ``create_app`` put on the application."""
     state = request.app.state
     return state.session_factory, state.clock, state.settings
+
+
+def reading(request: Request):
+    """Like ``services``, with read-only sessions: on SQLite page reads never wait for a unit of work."""
+    from lifecycle.db import read_only_factory
+
+    state = request.app.state
+    readers = getattr(state, "read_session_factory", None)
+    if readers is None or readers.kw.get("info") != state.session_factory.kw.get("info"):
+        readers = state.read_session_factory = read_only_factory(state.session_factory)
+    return readers, state.clock, state.settings
