@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 
 from fastapi import Request
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from lifecycle import accounts
+from lifecycle.db import read_only_factory
 from lifecycle.models import ActionPlan, Coalition, Person, Role
 from policies.errors import RuleViolation
 
@@ -144,6 +145,20 @@ def principal_for(session: Session, person: Person, *, via: str) -> Principal:
                      coalition_partners=_partners(session, grants))
 
 
+def read_factory(app) -> sessionmaker:
+    """Read-only sessions on the app's engine: on SQLite they take no write lock (``lifecycle.db``).
+
+    Every read of the web (pages, API reads, principals, metrics) uses them; writes go through
+    units of work on ``app.state.session_factory``. Made on first use and again whenever the
+    app's session factory is replaced.
+    """
+    factory = app.state.session_factory
+    made = getattr(app.state, "read_factory_of", None)
+    if made is None or made[0] is not factory:
+        made = app.state.read_factory_of = (factory, read_only_factory(factory))
+    return made[1]
+
+
 def authenticate(request: Request) -> Principal:
     """The principal of a request, computed once and kept on ``request.state``.
 
@@ -159,7 +174,7 @@ def authenticate(request: Request) -> Principal:
     cookie = request.cookies.get(SESSION_COOKIE)
     bearer = credentials.strip() if scheme.lower() == "bearer" else ""
     if bearer or cookie:
-        factory = request.app.state.session_factory
+        factory = read_factory(request.app)
         now = request.app.state.clock.now()
         with factory() as s:
             if bearer:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from lifecycle import accounts, commands as c
-from web.auth import SESSION_COOKIE, Principal, authenticate, principal_for, session_csrf
+from web.auth import SESSION_COOKIE, Principal, authenticate, principal_for, read_factory, session_csrf
 from web.deps import access, principal, require_csrf, require_login, run
 from web.schemas import DoneRead, LoginCreate, PrincipalRead, RoleRead, SessionRead
 
@@ -27,7 +27,7 @@ def _open_session(request: Request, email: str, password: str) -> tuple[accounts
     result = run(request, accounts.login, c.Login(email=email, password=password))
     from lifecycle.models import Person
 
-    with request.app.state.session_factory() as s:
+    with read_factory(request.app)() as s:
         who = principal_for(s, s.get(Person, result.person_id), via="session")
     return result, who
 

@@ -13,7 +13,8 @@ from lifecycle.clock import Clock
 from lifecycle.models import ActionPlan, Commitment, Meeting, Member, TrackerUpdate
 from lifecycle.uow import UnitOfWork
 from policies.errors import NotFound
-from web.auth import CSRF_FIELD, CSRF_HEADER, Forbidden, NotAuthenticated, Principal, authenticate, check_csrf
+from web.auth import (CSRF_FIELD, CSRF_HEADER, Forbidden, NotAuthenticated, Principal, authenticate, check_csrf,
+                      read_factory)
 
 MAX_ID = 2**31 - 1
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -28,7 +29,8 @@ def uow(request: Request) -> UnitOfWork:
 
 
 def db(request: Request) -> Iterator[Session]:
-    with request.app.state.session_factory() as session:
+    """A read-only session for the request (see ``web.auth.read_factory``)."""
+    with read_factory(request.app)() as session:
         yield session
 
 
@@ -126,13 +128,13 @@ def _get(session: Session, model, ident: int, what: str):
 def act_for_member(request: Request, who: Writer, member_id: Id) -> Principal:
     """The point of contact of this member (or of a joint plan's partner, R3.13), or the Support Unit."""
     if not who.is_support_unit:
-        with request.app.state.session_factory() as s:
+        with read_factory(request.app)() as s:
             _get(s, Member, member_id, "member")
     return _poc_of(who, member_id)
 
 
 def act_for_commitment(request: Request, who: Writer, commitment_id: Id) -> Principal:
-    with request.app.state.session_factory() as s:
+    with read_factory(request.app)() as s:
         member_id = _get(s, Commitment, commitment_id, "commitment").member_id
     return _poc_of(who, member_id)
 
@@ -169,7 +171,7 @@ SubjectType = Literal["member", "commitment", "meeting", "plan", "tracker_update
 def act_for_subject(request: Request, who: Writer, subject_type: Annotated[SubjectType, Path()],
                     subject_id: Id) -> Principal:
     """Evidence (R8.3) is attached by the point of contact of the member the subject belongs to."""
-    with request.app.state.session_factory() as s:
+    with read_factory(request.app)() as s:
         member_id = member_of_subject(s, subject_type, subject_id)
     return _poc_of(who, member_id)
 

@@ -14,6 +14,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from sqlalchemy import func, select
 
 from lifecycle.models import Deadline, OutboxEvent, TransitionRecord
+from web.auth import read_factory
 
 log = structlog.get_logger(__name__)
 router = APIRouter(tags=["operations"])
@@ -22,14 +23,16 @@ router = APIRouter(tags=["operations"])
 class LifecycleCollector:
     """Reads the figures from the database whenever Prometheus scrapes."""
 
-    def __init__(self, session_factory, clock, *, redis_url: str | None = None) -> None:
-        self.session_factory = session_factory
-        self.clock = clock
-        self.redis_url = redis_url
+    def __init__(self, app) -> None:
+        self.app = app
+
+    @property
+    def redis_url(self) -> str | None:
+        return self.app.state.settings.redis_url
 
     def collect(self):
-        now = self.clock.now()
-        with self.session_factory() as s:
+        now = self.app.state.clock.now()
+        with read_factory(self.app)() as s:
             pending = dict(s.execute(select(Deadline.kind, func.count()).where(Deadline.status == "pending")
                                      .group_by(Deadline.kind)).all())
             overdue = dict(s.execute(select(Deadline.kind, func.count())
@@ -84,8 +87,7 @@ class LifecycleCollector:
 
 def registry_for(app) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(LifecycleCollector(app.state.session_factory, app.state.clock,
-                                         redis_url=app.state.settings.redis_url))
+    registry.register(LifecycleCollector(app))
     return registry
 
 

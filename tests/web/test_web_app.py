@@ -125,3 +125,27 @@ def test_a_bug_is_a_logged_500_problem_and_a_bare_value_error_is_never_mapped_to
     assert r.status_code == 500 and r.headers["content-type"].startswith(PROBLEM)
     assert "a bug" not in r.text  # the client learns nothing of the internals
     assert any(e["event"] == "request_failed" and e["log_level"] == "error" for e in logs)
+
+
+def test_reads_of_the_api_do_not_wait_for_a_writer_on_sqlite(web_sqlite):
+    """Reads use read-only sessions (a plain BEGIN on SQLite), so a long unit of work never stalls them."""
+    import sqlite3
+    import threading
+    from contextlib import closing
+
+    web = web_sqlite
+    member = web.implementing("riverton")
+    su = web.person("su", "support_unit")
+    path = str(web.factory.kw["bind"].url.database)
+    answers = []
+    with closing(sqlite3.connect(path, isolation_level=None)) as writer:
+        writer.execute("BEGIN IMMEDIATE")  # a writer holds the write lock
+        reader = threading.Thread(target=lambda: answers.append(
+            (web.client.get(f"/api/members/{member}", headers=su.auth).status_code,
+             web.client.get("/metrics").status_code)))
+        reader.start()
+        reader.join(timeout=10)
+        answered_while_locked = not reader.is_alive()
+        writer.execute("ROLLBACK")
+    reader.join()
+    assert answered_while_locked and answers == [(200, 200)]

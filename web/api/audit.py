@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from lifecycle import audit as audit_trail, queries
-from web.auth import Principal
+from web.auth import Principal, read_factory
 from web.deps import Id, access, db, read_audit, require_support_unit
 from web.schemas import AuditRecordRead, LetterDetailRead, LetterRead, VerifyRead
 
@@ -73,12 +73,12 @@ def retry_letter(request: Request, letter_id: Id,
     from workers.letters.transport import TemporaryDeliveryError, make_transport
 
     settings = request.app.state.settings
-    with request.app.state.session_factory() as s:
+    with read_factory(request.app)() as s:
         queries.letter_detail(s, letter_id)  # refuses an unknown letter before touching the transport
     try:
         delivery.retry(letter_id, session_factory=request.app.state.session_factory,
                        transport=make_transport(settings), settings=settings, clock=request.app.state.clock)
     except TemporaryDeliveryError:
         pass  # the letter stays pending and the workers try again; its state says so
-    with request.app.state.session_factory() as s:
+    with read_factory(request.app)() as s:
         return queries.letter_detail(s, letter_id)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from lifecycle import commands as c, comments, queries
 from lifecycle.models import TrackerUpdate
 from policies.errors import NotFound
-from web.auth import Principal
+from web.auth import Principal, read_factory
 from web.deps import Id, access, db, read_support_unit, require_support_unit, run
 from web.schemas import CommentCreate, CommentRead, CreatedRead, ModerationCreate
 
@@ -50,5 +50,5 @@ def moderate(request: Request, comment_id: Id, body: ModerationCreate,
     """Approve or reject a pending comment (R8.2)."""
     run(request, comments.moderate_comment, c.ModerateComment(comment_id=comment_id, decision=body.decision,
                                                               actor=who.actor, note=body.note))
-    with request.app.state.session_factory() as s:
+    with read_factory(request.app)() as s:
         return queries.comment_detail(s, comment_id)

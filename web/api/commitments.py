@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 
 from lifecycle import audit as audit_trail, commands as c, handlers, queries
-from web.auth import Principal
+from web.auth import Principal, read_factory
 from web.deps import Id, SubjectType, access, act_for_commitment, act_for_subject, db, run
 from web.schemas import (AuditRecordRead, CommitmentDetailRead, CompletionCreate, CreatedRead, EvidenceCreate,
                          ModificationCreate, WithdrawalCreate)
@@ -19,7 +19,7 @@ Db = Annotated[Session, Depends(db)]
 
 
 def _commitment(request: Request, commitment_id: int) -> dict:
-    with request.app.state.session_factory() as s:
+    with read_factory(request.app)() as s:
         return queries.commitment_detail(s, commitment_id)
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
 
 from lifecycle import commands as c, concerns, queries
-from web.auth import Principal
+from web.auth import Principal, read_factory
 from web.deps import Id, access, db, raise_concern, read_audit, require_support_unit, run
 from web.schemas import ConcernCaseCreate, ConcernCaseRead, ConcernClosureCreate, CreatedRead
 
@@ -44,5 +44,5 @@ def close_case(request: Request, case_id: Id, body: ConcernClosureCreate,
                who: Annotated[Principal, Depends(require_support_unit)]) -> dict:
     """Close a concern case, recording the outcome decided for it (R6.6)."""
     run(request, concerns.close_case, c.CloseConcernCase(case_id=case_id, outcome=body.outcome, actor=who.actor))
-    with request.app.state.session_factory() as s:
+    with read_factory(request.app)() as s:
         return queries.concern_case_detail(s, case_id)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from lifecycle import audit as audit_trail, commands as c, handlers, queries
 from lifecycle.schemas import CommitmentIn
-from web.auth import Principal
+from web.auth import Principal, read_factory
 from web.deps import (Id, access, act_for_member, db, monitor_member, read_audit, require_support_unit, run)
 from web.schemas import (AcceptanceCreate, ApplicationCreate, AssessmentCreate, AuditRecordRead, CommitmentRead,
                          CreatedRead, DeadlineRead, ExtensionCreate, FindingRead, InactivityApprovalCreate,
@@ -25,7 +25,7 @@ Db = Annotated[Session, Depends(db)]
 
 
 def _member(request: Request, member_id: int) -> MemberRead:
-    with request.app.state.session_factory() as s:
+    with read_factory(request.app)() as s:
         return MemberRead.model_validate(queries.member_detail(s, member_id))
 
 
@@ -194,7 +194,7 @@ def approve_inactivity(request: Request, request_id: Id, body: InactivityApprova
 
     run(request, handlers.approve_voluntary_inactivity,
         c.ApproveVoluntaryInactivity(request_id=request_id, actor=who.actor, reason=body.reason))
-    with request.app.state.session_factory() as s:
+    with read_factory(request.app)() as s:
         row = s.get(InactivityRequest, request_id)
         if row is None:  # pragma: no cover - the handler refused an unknown request already
             raise NotFound(f"There is no inactivity request {request_id}.", field="id")
