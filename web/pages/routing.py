@@ -67,10 +67,7 @@ def services(request: Request):
 
 def reading(request: Request):
     """Like ``services``, with read-only sessions: on SQLite page reads never wait for a unit of work."""
-    from lifecycle.db import read_only_factory
+    from web.auth import read_factory
 
     state = request.app.state
-    readers = getattr(state, "read_session_factory", None)
-    if readers is None or readers.kw.get("info") != state.session_factory.kw.get("info"):
-        readers = state.read_session_factory = read_only_factory(state.session_factory)
-    return readers, state.clock, state.settings
+    return read_factory(request.app), state.clock, state.settings
