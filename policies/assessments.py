@@ -43,9 +43,15 @@ def check_ratings(kind: str, ratings: Mapping[str, Any], *, commitment_ids: tupl
             f"Unknown assessment kind {kind!r}; use start, end_of_commitment or final_report.", field="kind"
         ) from None
     rule = ASSESSMENT_RULES[k]
+    if not isinstance(ratings, Mapping):
+        raise RatingInvalid("The ratings must be an object of named ratings.", rule=rule, field="ratings")
     if k is AssessmentKind.start:
+        per_commitment = ratings.get("commitments") or {}
+        if not isinstance(per_commitment, Mapping):
+            raise RatingInvalid("ratings.commitments must map each commitment id to its rating.", rule=rule,
+                                field="ratings.commitments")
         for cid in commitment_ids:
-            rating = (ratings.get("commitments") or {}).get(str(cid))
+            rating = per_commitment.get(str(cid))
             if not isinstance(rating, Mapping):
                 raise RatingInvalid(
                     f"The start assessment rates every initial commitment; commitment {cid} has no rating.",

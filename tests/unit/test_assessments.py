@@ -54,3 +54,13 @@ def test_r3_11_only_named_requirements_may_be_recorded_unmet():
     with pytest.raises(InvalidInput) as exc:
         check_unmet(("vibes",))
     assert exc.value.rule == "R3.11"
+
+
+@pytest.mark.parametrize("ratings, field", [
+    (["likely"], "ratings"),
+    ({"commitments": ["not", "a", "mapping"], "public_influence": "collaborate"}, "ratings.commitments"),
+])
+def test_r4_1_ratings_of_the_wrong_shape_are_refused_naming_the_field(ratings, field):
+    with pytest.raises(RatingInvalid) as refused:
+        check_ratings("start", ratings, commitment_ids=(1,))
+    assert (refused.value.rule, refused.value.field) == ("R4.1", field)
