@@ -52,7 +52,8 @@ system-deps:
 	have_postgres || missing+=(postgresql)
 	command -v redis-server >/dev/null || [ -x /usr/bin/redis-server ] || missing+=(redis-server)
 	# Browser tests (tests/browser): Debian's headless Chromium and its driver.
-	[ -x /usr/bin/chromium ] || command -v chromium >/dev/null || missing+=(chromium)
+	# fonts-liberation: a recommendation skipped by --no-install-recommends; pages need a font to render text.
+	[ -x /usr/bin/chromium ] || command -v chromium >/dev/null || missing+=(chromium fonts-liberation)
 	[ -x /usr/bin/chromedriver ] || command -v chromedriver >/dev/null || missing+=(chromium-driver)
 	# As root the test server runs as a system user that the tests create with useradd.
 	if [ "$$(id -u)" = 0 ] && ! command -v useradd >/dev/null && [ ! -x /usr/sbin/useradd ]; then missing+=(passwd); fi
