@@ -213,9 +213,12 @@ def member_page(session: Session, member_id: int) -> dict[str, Any]:
         u["comments"] = comments.get(u["id"], [])
     for c in commitments:
         c["evidence"] = evidence.get(("commitment", c["id"]), [])
+    titles = {c["id"]: c["title"] for c in commitments}  # an end-of-commitment assessment says whose it is
     deadlines = [
-        {"id": d.id, "kind": d.kind, "rule_id": d.rule_id, "due_on": d.due_on}
-        for d in session.execute(select(Deadline.id, Deadline.kind, Deadline.rule_id, Deadline.due_on)
+        {"id": d.id, "kind": d.kind, "rule_id": d.rule_id, "due_on": d.due_on,
+         "commitment": titles.get(d.subject_id) if d.subject_type == "commitment" else None}
+        for d in session.execute(select(Deadline.id, Deadline.kind, Deadline.rule_id, Deadline.due_on,
+                                        Deadline.subject_type, Deadline.subject_id)
                                  .where(Deadline.member_id == member_id,
                                         Deadline.status == DeadlineStatus.pending.value)
                                  .order_by(Deadline.breach_at, Deadline.id))

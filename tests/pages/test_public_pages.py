@@ -103,6 +103,8 @@ def test_member_page_shows_plan_commitments_milestones_tracker_deadlines_and_his
     assert "Reason for the delay:" in html and "The budget was voted late." in html
     assert "stuck" in html and "in progress" in html
     assert "Next deadlines" in html and "start assessment" in html
+    # Each commitment's end-of-commitment assessment (R4.2) names the commitment it is for.
+    assert "end-of-commitment assessment (“Open contracting register 1”)" in html
     for rule in ("R1.1", "R2.1", "R2.3", "R2.4"):
         assert f">{rule}</abbr>" in html
     assert "/members/%d/deadlines.ics" % world.members["riverton"] in html
