@@ -12,14 +12,14 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from lifecycle import commands as c, handlers, public
+from lifecycle import commands as c, handlers
 from policies.assessments import COCREATION_REQUIREMENTS
 from policies.errors import InvalidInput
 from policies.vocabularies import COMPLETION_LEVELS, IMPACT_LEVELS, PUBLIC_INFLUENCE
 from web.pages.access import Forbidden, check_csrf, monitoring_for, signed_in
 from web.pages.actions import run_use_case, text
 from web.pages.rendering import render
-from web.pages.routing import PageRoute, reading
+from web.pages.routing import PageRoute, member_brief, role_home
 
 router = APIRouter(route_class=PageRoute)
 KINDS = {"start": "start", "end-of-commitment": "end_of_commitment", "final-report": "final_report"}
@@ -31,28 +31,19 @@ def home(request: Request) -> Response:
     who = signed_in(request)
     if not (who.monitored_member_ids or who.is_support_unit):
         raise Forbidden("error.forbidden_monitoring_role")
-    factory, _, _ = reading(request)
-    with factory() as s:
-        members = public.member_names(s, sorted(who.monitored_member_ids))
-    return render(request, "staff/home.html", {"members": members, "area": "monitoring"}, principal=who)
-
-
-def _brief(request: Request, member_id: int) -> dict[str, Any]:
-    factory, _, _ = reading(request)
-    with factory() as s:
-        return public.member_brief(s, member_id)
+    return role_home(request, who, who.monitored_member_ids, "monitoring")
 
 
 @router.get("/monitoring/members/{member_id:int}", include_in_schema=False)
 def member(request: Request, member_id: int) -> Response:
     who = monitoring_for(request, member_id)
-    return render(request, "staff/member.html", {**_brief(request, member_id), "cases": [], "area": "monitoring",
+    return render(request, "staff/member.html", {**member_brief(request, member_id), "cases": [], "area": "monitoring",
                                                  "notice": request.query_params.get("notice")}, principal=who)
 
 
 def _page(request: Request, who, member_id: int, kind: str, *, values=None, refusal=None,
           status_code: int = 200) -> Response:
-    brief = _brief(request, member_id)
+    brief = member_brief(request, member_id)
     initial = [x for x in brief["commitments"] if not x["replacement"] and x["state"] != "withdrawn"]
     return render(request, "staff/assessment.html", {
         **brief, "kind": kind, "slug": next(k for k, v in KINDS.items() if v == kind), "initial": initial,
@@ -107,7 +98,7 @@ async def file(request: Request, member_id: int, slug: str) -> Response:
     form = await request.form()
     values: dict[str, Any] = {k: v for k, v in form.items() if k != "csrf_token"}
     values["unmet_requirements"] = form.getlist("unmet_requirements")
-    brief = _brief(request, member_id)
+    brief = member_brief(request, member_id)
     initial = [x for x in brief["commitments"] if not x["replacement"] and x["state"] != "withdrawn"]
     try:
         ratings, commitment_id, unmet = _ratings(kind, form, initial)

@@ -8,19 +8,18 @@ calls the same handler as the CLI.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from lifecycle import commands as c, handlers, public
+from lifecycle import commands as c, handlers
 from policies.errors import InvalidInput
 from policies.vocabularies import EVIDENCE_KINDS, MEETING_PHASES, MILESTONE_STATUSES
 from web.pages.access import Forbidden, check_csrf, poc_for, signed_in
 from web.pages.actions import run_use_case, text
 from web.pages.rendering import render
-from web.pages.routing import PageRoute, reading
+from web.pages.routing import PageRoute, member_brief, role_home
 
 router = APIRouter(route_class=PageRoute)
 MAX_LINKS = 20
@@ -31,22 +30,13 @@ def home(request: Request) -> Response:
     who = signed_in(request)
     if not (who.poc_member_ids or who.is_support_unit):
         raise Forbidden("error.forbidden_poc_role")
-    factory, _, _ = reading(request)
-    with factory() as s:
-        members = public.member_names(s, sorted(who.poc_member_ids))
-    return render(request, "staff/home.html", {"members": members, "area": "poc"}, principal=who)
-
-
-def _brief(request: Request, member_id: int) -> dict[str, Any]:
-    factory, _, _ = reading(request)
-    with factory() as s:
-        return public.member_brief(s, member_id)
+    return role_home(request, who, who.poc_member_ids, "poc")
 
 
 @router.get("/poc/members/{member_id:int}", include_in_schema=False)
 def member(request: Request, member_id: int) -> Response:
     who = poc_for(request, member_id)
-    brief = _brief(request, member_id)
+    brief = member_brief(request, member_id)
     return render(request, "staff/member.html", {**brief, "cases": [], "area": "poc",
                                                  "notice": request.query_params.get("notice")}, principal=who)
 
@@ -73,7 +63,7 @@ def _evidence_kind(form) -> str:
 
 
 def _tracker_page(request: Request, who, member_id: int, *, values=None, refusal=None, status_code=200) -> Response:
-    brief = _brief(request, member_id)
+    brief = member_brief(request, member_id)
     return render(request, "staff/tracker.html", {
         **brief, "values": values or {}, "refusal": refusal, "statuses": MILESTONE_STATUSES,
         "evidence_kinds": EVIDENCE_KINDS,
@@ -92,7 +82,7 @@ async def tracker_post(request: Request, member_id: int) -> Response:
     await check_csrf(request)
     form = await request.form()
     values = {k: v for k, v in form.items() if k != "csrf_token"}
-    brief = _brief(request, member_id)
+    brief = member_brief(request, member_id)
     try:
         evidence = links(text(form, "evidence"))
         kind = _evidence_kind(form)
@@ -122,7 +112,7 @@ async def tracker_post(request: Request, member_id: int) -> Response:
 
 
 def _meeting_page(request: Request, who, member_id: int, *, values=None, refusal=None, status_code=200) -> Response:
-    brief = _brief(request, member_id)
+    brief = member_brief(request, member_id)
     return render(request, "staff/meeting.html", {**brief, "values": values or {}, "refusal": refusal,
                                                   "phases": MEETING_PHASES}, status_code=status_code, principal=who)
 
@@ -170,7 +160,7 @@ async def meeting_post(request: Request, member_id: int) -> Response:
 
 def _inactivity_page(request: Request, who, member_id: int, *, values=None, refusal=None,
                      status_code=200) -> Response:
-    brief = _brief(request, member_id)
+    brief = member_brief(request, member_id)
     return render(request, "staff/inactivity.html", {**brief, "values": values or {}, "refusal": refusal},
                   status_code=status_code, principal=who)
 

@@ -71,3 +71,22 @@ def reading(request: Request):
 
     state = request.app.state
     return read_factory(request.app), state.clock, state.settings
+
+
+def member_brief(request: Request, member_id: int) -> dict:
+    """What the role pages (POC, monitoring body) show of one member, read in a read-only session."""
+    from lifecycle import public
+
+    factory, _, _ = reading(request)
+    with factory() as s:
+        return public.member_brief(s, member_id)
+
+
+def role_home(request: Request, who, member_ids, area: str) -> Response:
+    """The home of a role's area: the members that person acts for."""
+    from lifecycle import public
+
+    factory, _, _ = reading(request)
+    with factory() as s:
+        members = public.member_names(s, sorted(member_ids))
+    return render(request, "staff/home.html", {"members": members, "area": area}, principal=who)
