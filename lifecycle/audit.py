@@ -199,21 +199,47 @@ def as_row(record: TransitionRecord) -> dict:
 
 def export(records: Iterable[TransitionRecord], fmt: str, out: io.TextIOBase) -> int:
     """Write records as CSV or JSON (an array); returns how many were written."""
-    n = 0
-    if fmt == "csv":
-        writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS)
+    counted = _Counted(records)
+    for chunk in export_chunks(counted, fmt):
+        out.write(chunk)
+    return counted.n
+
+
+def export_chunks(records: Iterable[TransitionRecord], fmt: str, *, rows_per_chunk: int = 1000) -> Iterator[str]:
+    """The export as text chunks of ``rows_per_chunk`` records, for streaming responses."""
+    if fmt not in ("csv", "json"):
+        raise ValueError(f"unknown export format {fmt!r}; use csv or json")
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=EXPORT_FIELDS) if fmt == "csv" else None
+    if writer is not None:
         writer.writeheader()
-        for record in records:
-            row = as_row(record)
+    else:
+        buffer.write("[")
+    n = 0
+    for record in records:
+        row = as_row(record)
+        if writer is not None:
             row["evidence"] = " ".join(row["evidence"])
             writer.writerow(row)
-            n += 1
-        return n
-    if fmt == "json":
-        out.write("[")
-        for record in records:
-            out.write(("," if n else "") + "\n  " + json.dumps(as_row(record), ensure_ascii=False))
-            n += 1
-        out.write("\n]\n" if n else "]\n")
-        return n
-    raise ValueError(f"unknown export format {fmt!r}; use csv or json")
+        else:
+            buffer.write(("," if n else "") + "\n  " + json.dumps(row, ensure_ascii=False))
+        n += 1
+        if n % rows_per_chunk == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    if writer is None:
+        buffer.write("\n]\n" if n else "]\n")
+    yield buffer.getvalue()
+
+
+class _Counted:
+    """An iterable that counts what has been taken from it."""
+
+    def __init__(self, items: Iterable) -> None:
+        self._items, self.n = items, 0
+
+    def __iter__(self):
+        for item in self._items:
+            self.n += 1
+            yield item

@@ -321,3 +321,13 @@ def test_d2_a_naive_instant_is_refused_before_it_reaches_the_database(world):
                        recorded_at=dt.datetime(2027, 1, 15, 18, 30)))
         with pytest.raises(StatementError, match="timezone-aware"):
             s.commit()
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_an_export_streamed_in_small_chunks_is_the_same_text_as_the_export_written_at_once(world, fmt):
+    _long_chain(world)
+    _, whole = _exported(world, fmt)
+    with world.session() as s:
+        chunks = list(audit.export_chunks(audit.iter_records(s), fmt, rows_per_chunk=2))
+    assert len(chunks) > 2
+    assert "".join(chunks) == whole

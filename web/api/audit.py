@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import io
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.orm import Session
 
 from lifecycle import audit as audit_trail, queries
@@ -33,14 +32,19 @@ EXPORT_RESPONSES = {200: {"description": "every transition record, in chain orde
 
 
 @router.get("/audit-export", response_class=Response, responses=EXPORT_RESPONSES, **access("auditor"))
-def export_history(session: Db, who: Reader,
+def export_history(request: Request, who: Reader,
                    format: Annotated[Literal["json", "csv"], Query()] = "json") -> Response:
-    """Export the whole history as JSON or CSV (auditors and the Support Unit)."""
-    buffer = io.StringIO()
-    audit_trail.export(audit_trail.iter_records(session), format, buffer)
+    """Export the whole history as JSON or CSV (auditors and the Support Unit), streamed."""
+    factory = read_factory(request.app)
+
+    def chunks():
+        # A session of the stream's own: it lives as long as the response is being sent.
+        with factory() as session:
+            yield from audit_trail.export_chunks(audit_trail.iter_records(session), format)
+
     media = "text/csv; charset=utf-8" if format == "csv" else "application/json"
-    return Response(buffer.getvalue(), media_type=media,
-                    headers={"Content-Disposition": f'attachment; filename="audit.{format}"'})
+    return StreamingResponse(chunks(), media_type=media,
+                             headers={"Content-Disposition": f'attachment; filename="audit.{format}"'})
 
 
 @router.get("/audit-verification", response_model=VerifyRead, **access("auditor"))
