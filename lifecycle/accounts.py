@@ -26,10 +26,20 @@ TOKEN_PREFIX = "ogp_"
 SCRYPT_N, SCRYPT_R, SCRYPT_P, SCRYPT_LEN = 2**14, 8, 1, 32
 
 
+# After this many wrong passwords in a row an account refuses logins for LOCKOUT_MINUTES, so that
+# guessing costs days rather than seconds; a right password resets the count.
+MAX_FAILED_LOGINS = 5
+LOCKOUT_MINUTES = 15
+
+
 class LoginFailed(InvalidInput):
     """Raised when an e-mail address and password do not match an account (which one is wrong is not said)."""
 
     rule = "§0"
+
+
+class LoginThrottled(LoginFailed):
+    """Raised when an account refuses logins for a while after too many wrong passwords in a row."""
 
 
 def sha256(token: str) -> str:
@@ -68,6 +78,7 @@ def set_password(cmd: c.SetPassword, *, uow: UnitOfWork, clock: Clock) -> None:
             credential = Credential(person_id=cmd.person_id, password_hash="", updated_at=clock.now())
             uow.session.add(credential)
         credential.password_hash = hash_password(cmd.password)
+        credential.failed_logins, credential.locked_until = 0, None  # a new password ends a lockout
         credential.updated_at = clock.now()
         uow.commit()
     log.info("password_set", person_id=cmd.person_id)
@@ -87,14 +98,28 @@ def login(cmd: c.Login, *, uow: UnitOfWork, clock: Clock) -> LoginResult:
     email = cmd.email.strip().lower()
     with uow:
         row = uow.session.execute(
-            select(Person.id, Credential.password_hash).join(Credential, Credential.person_id == Person.id)
-            .where(Person.email == email)
+            select(Person.id, Credential).join(Credential, Credential.person_id == Person.id)
+            .where(Person.email == email).with_for_update(of=Credential)
         ).first()
-        ok = check_password(cmd.password, row.password_hash if row else _DUMMY_HASH)
-        if row is None or not ok:
+        now = clock.now()
+        credential = row.Credential if row else None
+        if credential is not None and credential.locked_until is not None and credential.locked_until > now:
+            log.info("login_throttled", email=email)
+            raise LoginThrottled(
+                f"Too many wrong passwords in a row: this account accepts no login until "
+                f"{credential.locked_until.format('HH:mm')} UTC.", field="password",
+                hint="Wait until then, or ask the Support Unit to set a new password.")
+        ok = check_password(cmd.password, credential.password_hash if credential else _DUMMY_HASH)
+        if credential is None or not ok:
+            if credential is not None:
+                credential.failed_logins += 1
+                if credential.failed_logins >= MAX_FAILED_LOGINS:
+                    credential.failed_logins, credential.locked_until = 0, now.add(minutes=LOCKOUT_MINUTES)
+                    log.warning("login_locked", person_id=row.id, until=credential.locked_until.to_iso8601_string())
+                uow.commit()  # the count must outlive the refusal
             log.info("login_refused", email=email)
             raise LoginFailed("The e-mail address or the password is wrong.", field="password")
-        now = clock.now()
+        credential.failed_logins, credential.locked_until = 0, None
         token = secrets.token_urlsafe(32)
         expires = now.add(hours=cmd.ttl_hours)
         uow.session.add(WebSession(person_id=row.id, token_hash=sha256(token), created_at=now, expires_at=expires))

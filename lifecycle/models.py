@@ -365,6 +365,9 @@ class Credential(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), unique=True)
     password_hash: Mapped[str] = mapped_column(String(300))
     updated_at: Mapped[pendulum.DateTime]
+    # Consecutive wrong passwords, and until when the account refuses logins after too many.
+    failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
+    locked_until: Mapped[pendulum.DateTime | None]
 
 
 class ApiToken(Base):

@@ -99,8 +99,9 @@ def log_in_form(request: Request, email: Annotated[str, Form(max_length=320)],
     target = safe_next(next)
     try:
         result, _ = _open_session(request, email, password)
-    except accounts.LoginFailed:
-        return RedirectResponse(f"/login?failed=1&next={quote(target)}", status_code=303)
+    except accounts.LoginFailed as exc:
+        failed = "locked" if isinstance(exc, accounts.LoginThrottled) else "1"
+        return RedirectResponse(f"/login?failed={failed}&next={quote(target)}", status_code=303)
     response = RedirectResponse(target, status_code=303)
     _set_cookie(request, response, result)
     return response

@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from lifecycle.accounts import LoginFailed
+from lifecycle.accounts import LoginFailed, LoginThrottled
 from policies.errors import InvalidInput, NotFound, Refusals, RuleViolation, TriggerNotAllowed
 from web.auth import CsrfRefused, Forbidden, NotAuthenticated
 
@@ -61,6 +61,7 @@ class Kind:
 
 # Most specific first: the first class an error is an instance of decides.
 TABLE: list[tuple[type[Exception], Kind]] = [
+    (LoginThrottled, Kind(429, "Too many failed logins", "login-throttled")),
     (LoginFailed, Kind(401, "Login failed", "login-failed")),
     (NotAuthenticated, Kind(401, "Not logged in", "not-authenticated")),
     (Forbidden, Kind(403, "Not allowed for your role", "forbidden")),

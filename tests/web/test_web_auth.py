@@ -236,3 +236,28 @@ def test_a_page_form_of_a_logged_in_support_unit_passes_the_role_check_with_its_
     assert web.client.post("/test-form", data={"note": "hi"}).status_code == 403
     r = web.client.post("/test-form", data={"note": "hi", "csrf_token": session_csrf(raw)})
     assert r.status_code == 200 and r.json() == {"who": su.email, "note": "hi"}
+
+
+def test_five_wrong_passwords_in_a_row_lock_the_account_for_fifteen_minutes_even_to_the_right_one(web):
+    su = web.person("su", "support_unit", password=True)
+    for _ in range(4):
+        assert _login(web, su.email, "wrong password!").status_code == 401
+    assert _login(web, su.email).status_code == 201  # a right password resets the count
+    for _ in range(5):
+        assert _login(web, su.email, "wrong password!").status_code == 401
+    locked = _login(web, su.email)
+    assert locked.status_code == 429 and locked.json()["type"].endswith("/login-throttled")
+    assert locked.json()["field"] == "password" and "no login until" in locked.json()["detail"]
+    web.clock.set(web.clock.now().add(minutes=16))
+    assert _login(web, su.email).status_code == 201
+
+
+def test_a_locked_account_is_said_so_on_the_login_page(web):
+    su = web.person("su", "support_unit", password=True)
+    for _ in range(5):
+        _login(web, su.email, "wrong password!")
+    page = web.client.get("/login")
+    token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    r = web.client.post("/login", data={"email": su.email, "password": PASSWORD, "csrf_token": token},
+                        follow_redirects=True)
+    assert "accepts no login for 15 minutes" in r.text

@@ -24,4 +24,5 @@ def safe_next(value: str | None) -> str:
 def login_page(request: Request) -> Response:
     q = request.query_params
     return render(request, "login.html", {"next_path": safe_next(q.get("next")), "error": bool(q.get("failed") or q.get("error")),
+                                          "locked": q.get("failed") == "locked",
                                           "email": q.get("email", "")}, principal=current(request))
