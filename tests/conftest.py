@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from pgserver import ENV_URL, PostgresServer
+from procs import Services
+from redisserver import RedisServer
 
 TEMPLATE_DATABASE = "ogp_template"
 
@@ -100,3 +102,79 @@ def db_url(request: pytest.FixtureRequest) -> str:
     """URL of a fresh, migrated database; each test using it runs once on SQLite and once on PostgreSQL."""
     fixture = {"sqlite": "sqlite_url", "postgresql": "postgres_url"}[request.param]
     return request.getfixturevalue(fixture)
+
+
+# ---------------------------------------------------------------- Redis and real processes (faults, letters)
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer()
+    try:
+        server.start()
+    except Exception as exc:  # noqa: BLE001 - whatever the cause, the run must fail, never skip
+        server.close()
+        reason = str(exc)
+    else:
+        reason = None
+    if reason is not None:
+        pytest.fail(
+            f"The Redis test server could not be started, and the tests using `redis_server` need it.\n{reason}\n"
+            "Install it with `make system-deps` (it installs redis-server).",
+            pytrace=False,
+        )
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> Iterator[str]:
+    """URL of the test Redis server, running and emptied for this test."""
+    import redis
+
+    if not redis_server.running:  # a test that stopped it and failed before restarting it
+        redis_server.start()
+    client = redis.Redis.from_url(redis_server.url())
+    try:
+        client.flushall()
+    finally:
+        client.close()
+    yield redis_server.url()
+
+
+@pytest.fixture
+def services(tmp_path: Path) -> Iterator[Services]:
+    """Starts ``ogp-lifecycle`` worker and scheduler processes; every one is killed at teardown."""
+    started = Services(tmp_path)
+    try:
+        yield started
+    finally:
+        started.reap_all()
+
+
+@pytest.fixture
+def restore_global_broker() -> Iterator[None]:
+    """make_broker sets dramatiq's global broker; put the previous one back afterwards."""
+    import dramatiq.broker as module
+
+    previous = module.global_broker
+    try:
+        yield
+    finally:
+        module.global_broker = previous
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Print what tests measured (``record_property("figure", text)``) whether or not output is captured."""
+    lines = []
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            if getattr(report, "when", None) != "call":
+                continue
+            for name, value in getattr(report, "user_properties", ()):
+                if name == "figure":
+                    lines.append(f"{report.nodeid.split('::')[-1][:70]}…: {value}")
+    if lines:
+        terminalreporter.write_sep("-", "measured figures")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -89,29 +89,28 @@ def test_metrics_are_read_from_the_database_at_each_scrape(web):
         assert s.scalar(select(Deadline.id).limit(1))
 
 
-def test_queue_depth_counts_the_messages_waiting_in_dramatiqs_redis_queues(sqlite_url, tmp_path):
-    from redisserver import RedisServer
+def test_queue_depth_counts_the_messages_waiting_in_dramatiqs_redis_queues(sqlite_url, tmp_path, redis_url,
+                                                                           restore_global_broker):
     from sqlalchemy.orm import sessionmaker
 
     from lifecycle.db import make_engine
     from workers.actors import declare_actors
     from workers.broker import make_broker
 
-    with RedisServer() as redis_server:
-        settings = Settings(database_url=sqlite_url, data_dir=tmp_path, redis_url=redis_server.url())
-        engine = make_engine(sqlite_url)
-        factory = sessionmaker(bind=engine)
-        broker = make_broker(settings)
-        try:
-            actors = declare_actors(broker, session_factory=factory, settings=settings)
-            for deadline_id in (1, 2, 3):  # no worker consumes them: they wait in Redis
-                actors.fire_deadline.send(deadline_id)
-            actors.send_letter.send(1)
-            with TestClient(create_app(settings, session_factory=factory)) as client:
-                text = client.get("/metrics").text
-        finally:
-            broker.close()
-            engine.dispose()
+    settings = Settings(database_url=sqlite_url, data_dir=tmp_path, redis_url=redis_url)
+    engine = make_engine(sqlite_url)
+    factory = sessionmaker(bind=engine)
+    broker = make_broker(settings)
+    try:
+        actors = declare_actors(broker, session_factory=factory, settings=settings)
+        for deadline_id in (1, 2, 3):  # no worker consumes them: they wait in Redis
+            actors.fire_deadline.send(deadline_id)
+        actors.send_letter.send(1)
+        with TestClient(create_app(settings, session_factory=factory)) as client:
+            text = client.get("/metrics").text
+    finally:
+        broker.close()
+        engine.dispose()
     assert re.search(r"^ogp_queue_depth 4\.0$", text, re.M), text
 
 

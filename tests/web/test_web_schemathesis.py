@@ -87,8 +87,11 @@ def test_generated_requests_as_the_support_unit_get_documented_answers_and_never
     case.call_and_validate(headers=live.people["su"].auth, checks=CHECKS)
 
 
-def test_at_least_five_hundred_generated_requests_were_sent():
-    if not CALLS:
-        pytest.skip("the generated tests did not run in this session")
+def test_at_least_five_hundred_generated_requests_were_sent(request):
+    generator = test_generated_requests_as_the_support_unit_get_documented_answers_and_never_a_server_error
+    selected = [item for item in request.session.items if getattr(item, "originalname", item.name).startswith(
+        generator.__name__)]
+    if not selected:  # only when this test alone was chosen (-k, a node id): a whole run always selects both
+        pytest.skip("the generated tests were not selected in this run")
     assert sum(CALLS.values()) >= 500, CALLS
     assert len(CALLS) >= 45

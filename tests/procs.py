@@ -1,4 +1,4 @@
-"""Real ``ogp-lifecycle`` processes for the fault tests: started as subprocesses, always reaped."""
+"""Real ``ogp-lifecycle`` processes for the fault and letter tests: started as subprocesses, always reaped."""
 
 from __future__ import annotations
 
