@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
@@ -13,6 +12,7 @@ import pendulum
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from lifecycle import exports
 from lifecycle.models import TransitionRecord
 
 GENESIS = "0" * 64
@@ -207,30 +207,7 @@ def export(records: Iterable[TransitionRecord], fmt: str, out: io.TextIOBase) ->
 
 def export_chunks(records: Iterable[TransitionRecord], fmt: str, *, rows_per_chunk: int = 1000) -> Iterator[str]:
     """The export as text chunks of ``rows_per_chunk`` records, for streaming responses."""
-    if fmt not in ("csv", "json"):
-        raise ValueError(f"unknown export format {fmt!r}; use csv or json")
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=EXPORT_FIELDS) if fmt == "csv" else None
-    if writer is not None:
-        writer.writeheader()
-    else:
-        buffer.write("[")
-    n = 0
-    for record in records:
-        row = as_row(record)
-        if writer is not None:
-            row["evidence"] = " ".join(row["evidence"])
-            writer.writerow(row)
-        else:
-            buffer.write(("," if n else "") + "\n  " + json.dumps(row, ensure_ascii=False))
-        n += 1
-        if n % rows_per_chunk == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    if writer is None:
-        buffer.write("\n]\n" if n else "]\n")
-    yield buffer.getvalue()
+    return exports.text_chunks((as_row(r) for r in records), fmt, EXPORT_FIELDS, rows_per_chunk=rows_per_chunk)
 
 
 class _Counted:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections.abc import Iterator
 
 from fastapi import APIRouter
@@ -14,6 +11,7 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from sqlalchemy import select
 
 from lifecycle import commands as c, comments, public
+from lifecycle.exports import text_chunks
 from lifecycle.models import TrackerUpdate
 from policies.errors import InvalidInput
 from web.pages import i18n
@@ -103,31 +101,10 @@ async def post_comment(request: Request, member_id: int, update_id: int) -> Resp
 # ---------------------------------------------------------------- open data
 
 
-def _csv_stream(rows: Iterator[dict], fields: tuple[str, ...]) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore")
-    writer.writeheader()
-    for n, row in enumerate(rows, 1):
-        writer.writerow({k: (" ".join(v) if isinstance(v, list) else v) for k, v in row.items()})
-        if n % 500 == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
-
-
-def _json_stream(rows: Iterator[dict]) -> Iterator[str]:
-    yield "["
-    for n, row in enumerate(rows):
-        yield ("," if n else "") + "\n" + json.dumps(row, ensure_ascii=False, default=str)
-    yield "\n]\n"
-
-
 def _export(rows: Iterator[dict], fmt: str, fields: tuple[str, ...], filename: str) -> StreamingResponse:
     headers = {"Content-Disposition": f'inline; filename="{filename}"', "Cache-Control": "no-store"}
-    if fmt == "csv":
-        return StreamingResponse(_csv_stream(rows, fields), media_type="text/csv; charset=utf-8", headers=headers)
-    return StreamingResponse(_json_stream(rows), media_type="application/json", headers=headers)
+    media = "text/csv; charset=utf-8" if fmt == "csv" else "application/json"
+    return StreamingResponse(text_chunks(rows, fmt, fields), media_type=media, headers=headers)
 
 
 @router.get("/exports/members.{fmt}", include_in_schema=False)
