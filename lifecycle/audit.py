@@ -199,24 +199,19 @@ def as_row(record: TransitionRecord) -> dict:
 
 def export(records: Iterable[TransitionRecord], fmt: str, out: io.TextIOBase) -> int:
     """Write records as CSV or JSON (an array); returns how many were written."""
-    counted = _Counted(records)
-    for chunk in export_chunks(counted, fmt):
+    written = 0
+
+    def counted() -> Iterator[TransitionRecord]:
+        nonlocal written
+        for record in records:
+            written += 1
+            yield record
+
+    for chunk in export_chunks(counted(), fmt):
         out.write(chunk)
-    return counted.n
+    return written
 
 
 def export_chunks(records: Iterable[TransitionRecord], fmt: str, *, rows_per_chunk: int = 1000) -> Iterator[str]:
     """The export as text chunks of ``rows_per_chunk`` records, for streaming responses."""
     return exports.text_chunks((as_row(r) for r in records), fmt, EXPORT_FIELDS, rows_per_chunk=rows_per_chunk)
-
-
-class _Counted:
-    """An iterable that counts what has been taken from it."""
-
-    def __init__(self, items: Iterable) -> None:
-        self._items, self.n = items, 0
-
-    def __iter__(self):
-        for item in self._items:
-            self.n += 1
-            yield item
