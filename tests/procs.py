@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-SCRIPT = Path(sys.executable).with_name("ogp-lifecycle")
+
+
+def console_script() -> str:
+    """The installed ``ogp-lifecycle`` console script: beside this Python, else on PATH."""
+    beside = Path(sys.executable).with_name("ogp-lifecycle")
+    found = str(beside) if beside.exists() else shutil.which("ogp-lifecycle")
+    assert found, "the ogp-lifecycle console script is not installed (pip install -e .)"
+    return found
+
+
 START_TIMEOUT = 30.0
 
 
@@ -139,7 +149,7 @@ class Services:
         return env
 
     def _start(self, name: str, argv: list[str], env: dict[str, str]) -> Service:
-        service = Service(name, [str(SCRIPT), *argv], env, self.log_dir / f"{name}.log")
+        service = Service(name, [console_script(), *argv], env, self.log_dir / f"{name}.log")
         self.started.append(service)
         return service.start()
 

@@ -9,12 +9,13 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
+from procs import console_script
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -65,13 +66,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def console_script() -> str:
-    beside = Path(sys.executable).with_name("ogp-lifecycle")
-    found = str(beside) if beside.exists() else shutil.which("ogp-lifecycle")
-    assert found, "the ogp-lifecycle console script is not installed (pip install -e .)"
-    return found
 
 
 @dataclass

@@ -7,10 +7,8 @@ import datetime as dt
 import json
 import os
 import re
-import shutil
 import sqlite3
 import subprocess
-import sys
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +17,7 @@ import pytest
 import yaml
 
 from lifecycle import samples
+from procs import console_script
 from policies.machines import MACHINES
 
 POC = "poc@riverton.example"
@@ -26,14 +25,7 @@ SU = "support-unit"
 CALL = "Call 2027"
 
 
-def _script() -> str:
-    beside = Path(sys.executable).with_name("ogp-lifecycle")
-    found = str(beside) if beside.exists() else shutil.which("ogp-lifecycle")
-    assert found, "the ogp-lifecycle console script is not installed (pip install -e .)"
-    return found
-
-
-SCRIPT = _script()
+SCRIPT = console_script()
 
 
 def _clean_env(tmp: Path, **extra: str) -> dict[str, str]:

@@ -4,20 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from letterworld import MAIL_DOMAIN, SUPPORT_UNIT
-
-
-def script() -> str:
-    beside = Path(sys.executable).with_name("ogp-lifecycle")
-    found = str(beside) if beside.exists() else shutil.which("ogp-lifecycle")
-    assert found, "the ogp-lifecycle console script is not installed (pip install -e .)"
-    return found
+from procs import console_script
 
 
 @dataclass
@@ -40,7 +32,7 @@ class LettersCli:
 
     def __call__(self, *args: str, expect: int | None = 0, as_json: bool = False, now: str | None = None,
                  actor: str = "support-unit") -> subprocess.CompletedProcess[str]:
-        argv = [script(), "--db", self.db, "--actor", actor]
+        argv = [console_script(), "--db", self.db, "--actor", actor]
         if now:
             argv += ["--now", now]
         if as_json:

@@ -8,7 +8,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Annotated
@@ -20,6 +19,7 @@ from sqlalchemy import select
 from lifecycle.models import ApiToken, Base, Credential, WebSession
 from web.auth import CSRF_COOKIE, SESSION_COOKIE, Principal, csrf_token, session_csrf
 from web.deps import require_support_unit
+from procs import console_script
 from webkit import PASSWORD
 
 
@@ -164,7 +164,7 @@ def test_a_revoked_token_is_refused(web):
 
 
 def _cli(tmp: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    script = Path(sys.executable).with_name("ogp-lifecycle")
+    script = console_script()
     env = {k: v for k, v in os.environ.items() if not k.startswith("OGP_")}
     env.update(OGP_DATA_DIR=str(tmp / "data"), OGP_LOG_FORMAT="json", COLUMNS="200")
     return subprocess.run([str(script), *args], input=stdin, capture_output=True, text=True, env=env, timeout=60)
@@ -196,7 +196,7 @@ def _free_port() -> int:
 
 def test_run_serves_the_app_with_the_embedded_service_and_stops_cleanly_on_sigterm(tmp_path):
     port = _free_port()
-    script = Path(sys.executable).with_name("ogp-lifecycle")
+    script = console_script()
     env = {k: v for k, v in os.environ.items() if not k.startswith("OGP_")}
     env.update(OGP_DATA_DIR=str(tmp_path / "data"), OGP_LOG_FORMAT="json", OGP_SCHEDULER_INTERVAL_S="0.5")
     proc = subprocess.Popen([str(script), "run", "--port", str(port)], env=env, stdout=subprocess.PIPE,
