@@ -66,7 +66,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn):
-            # Readers (see make_session_factory(read_only=True)) take no write lock, so pages and
+            # Readers (see read_only_factory) take no write lock, so pages and
             # claims never queue behind a unit of work; WAL gives them a consistent snapshot.
             conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
@@ -76,17 +76,10 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     return create_engine(url, echo=echo, pool_pre_ping=True)
 
 
-def make_session_factory(engine: Engine, *, reminder_days: tuple[int, ...] | None = None,
-                         read_only: bool = False) -> sessionmaker:
-    """Sessions for units of work; policy parameters set by the entry point travel in ``info``.
-
-    ``read_only``: sessions for reading (pages, listings, claims). On SQLite their
-    transactions start with a plain ``BEGIN`` instead of ``BEGIN IMMEDIATE``, so they do
-    not wait for writers. Never write in them: they are not serialized with units of work.
-    """
+def make_session_factory(engine: Engine, *, reminder_days: tuple[int, ...] | None = None) -> sessionmaker:
+    """Sessions for units of work; policy parameters set by the entry point travel in ``info``."""
     info = {"reminder_days": tuple(reminder_days)} if reminder_days is not None else {}
-    bind = engine.execution_options(**{READ_ONLY: True}) if read_only else engine
-    return sessionmaker(bind=bind, expire_on_commit=False, autoflush=True, info=info)
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True, info=info)
 
 
 def alembic_config(url: str):
@@ -118,7 +111,11 @@ def current_revision(url: str) -> str | None:
 
 
 def read_only_factory(factory: sessionmaker) -> sessionmaker:
-    """Read-only sessions on the same engine (and pool) as ``factory``; see ``make_session_factory``."""
+    """Sessions for reading (pages, listings, claims) on the same engine, pool and ``info`` as ``factory``.
+
+    On SQLite their transactions start with a plain ``BEGIN`` instead of ``BEGIN IMMEDIATE``, so
+    they do not wait for writers. Never write in them: they are not serialized with units of work.
+    """
     bind = factory.kw["bind"]
     engine = bind if isinstance(bind, Engine) else bind.engine
     return sessionmaker(bind=engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False,
