@@ -7,6 +7,7 @@ import io
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import pendulum
 from sqlalchemy import func, select
@@ -47,6 +48,21 @@ def record_hash(record: TransitionRecord) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def chained(head: tuple[int, str] | None, **fields) -> dict:
+    """The column values of the record that follows ``head`` (its chain's last seq and hash; None: none yet).
+
+    ``fields`` are the record's content (subject, states, trigger, actor, reason, rule, evidence and
+    both instants); the result adds its place in the chain and its hash. ``append`` and the batch
+    writer of the deadline engine both build records with it.
+    """
+    seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS)
+    values = {**fields, "seq": seq, "prev_hash": prev_hash, "evidence": list(fields.get("evidence") or ()),
+              "business_time": fields["business_time"].in_timezone("UTC"),
+              "recorded_at": fields["recorded_at"].in_timezone("UTC")}
+    values["hash"] = record_hash(SimpleNamespace(**values))
+    return values
+
+
 def append(
     session: Session,
     *,
@@ -76,23 +92,10 @@ def append(
             .order_by(TransitionRecord.seq.desc())
             .limit(1)
         ).first()
-    seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS)
-    record = TransitionRecord(
-        subject_type=subject_type,
-        subject_id=subject_id,
-        seq=seq,
-        from_state=from_state,
-        to_state=to_state,
-        trigger=trigger,
-        actor=actor,
-        reason=reason,
-        rule_id=rule_id,
-        evidence=list(evidence),
-        business_time=business_time.in_timezone("UTC"),
-        recorded_at=recorded_at.in_timezone("UTC"),
-        prev_hash=prev_hash,
-    )
-    record.hash = record_hash(record)
+    record = TransitionRecord(**chained(
+        head, subject_type=subject_type, subject_id=subject_id, from_state=from_state, to_state=to_state,
+        trigger=trigger, actor=actor, reason=reason, rule_id=rule_id, evidence=evidence,
+        business_time=business_time, recorded_at=recorded_at))
     session.add(record)
     session.flush()
     return record

@@ -103,10 +103,18 @@ def _quarter_record(session: Session, member: Member, q: Quarter, history) -> Qu
                          progressed=any(u.progress for u in updates) or completed > 0)
 
 
-def _judge(session: Session, member: Member, d: Deadline) -> Verdict:
+def _plan_of(session: Session, member: Member, d: Deadline) -> ActionPlan | None:
+    return session.get(ActionPlan, d.subject_id) if d.subject_type == "plan" else member.current_plan
+
+
+def judge(session: Session | None, member, d, plan) -> Verdict:
+    """What ``d`` finds as of its breach instant; ``plan`` is the plan it is about (its own, or the current one).
+
+    ``member``, ``d`` and ``plan`` may be mapped objects or the batch writer's rows: only their
+    columns are read. The quarterly and meeting checks read the member's records with ``session``.
+    """
     kind = K(d.kind)
     state = member.state
-    plan = session.get(ActionPlan, d.subject_id) if d.subject_type == "plan" else member.current_plan
     plan_in_force = plan is not None and plan.status == "in_force" and member.current_plan_id == plan.id
     if state in TERMINAL_MEMBER_STATES:
         return Verdict(d)
@@ -269,58 +277,11 @@ def fire_deadline(deadline_id: int, *, uow: UnitOfWork, clock: Clock, busy: set[
         recorded_at = uow.recorded_at()
         s.info.pop("opened_deadlines", None)  # obligations.open_deadline lists here what this fire opens
         group = [p for p in pending if p.breach_at == at]
-        verdicts = [_judge(s, member, g) for g in group]
+        verdicts = [judge(s, member, g, _plan_of(s, member, g)) for g in group]
         state_before = member.state
-
-        # Close first, so that the transition's own bookkeeping never reopens what was judged here.
-        for v in verdicts:
-            v.deadline.status = (DeadlineStatus.breached if v.rule and v.trigger != "end_plan"
-                                 else DeadlineStatus.met).value
-            v.deadline.closed_at = at
-            v.deadline.next_reminder_at = None
         report.deadlines = len(group)
-
-        # D7: of the status transitions called for, the most severe one fires; the others are recorded.
-        status_verdicts = [v for v in verdicts if v.rule and v.trigger and v.trigger != "end_plan"]
-        chosen = max(status_verdicts, key=lambda v: SEVERITY[_dest(v.trigger)], default=None)
-        record = None
-        if chosen is not None:
-            ctx = _ctx(s, effective, recorded_at, chosen.rule, chosen.detail)
-            if chain is not None:
-                ctx.heads[("member", member.id)] = (chain.seq, chain.hash)
-            # Set before firing, so that they are written by the transition's own UPDATE of the member.
-            if chosen.trigger == "become_inactive":
-                member.inactivity_rule, member.voluntary_inactivity = chosen.rule, False
-            elif chosen.trigger == "place_on_probation":
-                member.probation_rule = chosen.rule
-            record = fire(member, chosen.trigger, ctx)
-            if chosen.trigger == "revoke" and member.current_plan is not None \
-                    and member.current_plan.coalition_id is None:
-                member.current_plan.status = "revoked"
-            for v in verdicts:
-                if v is chosen:
-                    continue
-                if v.deadline.kind in (K.first_plan, K.next_plan) and v.deadline.closed_by is None:
-                    v.deadline.closed_by = record.id
-            chosen.deadline.closed_by = record.id
-            report.transitions.append(_transition_row(record))
-
-        for v in verdicts:
-            if not v.rule or v.trigger == "end_plan":
-                continue
-            outcome = ("transition" if v is chosen else "superseded" if v.trigger else
-                       "overdue" if K(v.deadline.kind) in MONITORING_DELIVERABLES else "recorded")
-            s.add(Finding(member_id=member.id, deadline_id=v.deadline.id, rule_id=v.rule, outcome=outcome,
-                          found_at=at, transition_id=record.id if v is chosen else None, detail=v.detail))
-            report.findings.append({"member_id": member.id, "deadline_id": v.deadline.id, "rule_id": v.rule,
-                                    "outcome": outcome, "at": at.to_iso8601_string()})
-            if outcome in ("overdue", "recorded"):
-                roles = DELIVERABLE_RECIPIENTS if outcome == "overdue" else MEMBER_RECIPIENTS
-                for role in roles:
-                    outbox.emit(s, key=f"overdue:{v.deadline.id}:{role}", kind="overdue", member_id=member.id,
-                                recipient_role=role, created_at=at, rule_id=v.rule, deadline_id=v.deadline.id,
-                                payload={"deadline_kind": v.deadline.kind, "due_on": v.deadline.due_on.isoformat(),
-                                         "detail": v.detail})
+        record = settle(_SessionPort(uow), member, verdicts, at=at, effective=effective, recorded_at=recorded_at,
+                        head=(chain.seq, chain.hash) if chain is not None else None, report=report)
 
         # Recurring checks open their successor while the member is in the programme.
         for v in verdicts:
@@ -347,6 +308,89 @@ def fire_deadline(deadline_id: int, *, uow: UnitOfWork, clock: Clock, busy: set[
     if state_before != member.state or report.findings:
         log.debug("deadline_fired", deadline_id=deadline_id, member_id=member.id, findings=len(report.findings))
     return report
+
+
+def settle(port, member, verdicts: list[Verdict], *, at, effective, recorded_at, head, report: FireReport):
+    """Close a due group's deadlines, fire the most severe transition it calls for (D7), record the findings.
+
+    Shared by ``fire_deadline`` and the batch writer (``lifecycle.batch``): ``port`` is where the
+    records go (the session's unit of work, or the batch's rows). Returns the audit record of the
+    member transition, or None.
+    """
+    # Close first, so that the transition's own bookkeeping never reopens what was judged here.
+    for v in verdicts:
+        v.deadline.status = (DeadlineStatus.breached if v.rule and v.trigger != "end_plan"
+                             else DeadlineStatus.met).value
+        v.deadline.closed_at = at
+        v.deadline.next_reminder_at = None
+
+    # D7: of the status transitions called for, the most severe one fires; the others are recorded.
+    status_verdicts = [v for v in verdicts if v.rule and v.trigger and v.trigger != "end_plan"]
+    chosen = max(status_verdicts, key=lambda v: SEVERITY[_dest(v.trigger)], default=None)
+    record = None
+    if chosen is not None:
+        # Set before firing, so that they are written by the transition's own UPDATE of the member.
+        if chosen.trigger == "become_inactive":
+            member.inactivity_rule, member.voluntary_inactivity = chosen.rule, False
+        elif chosen.trigger == "place_on_probation":
+            member.probation_rule = chosen.rule
+        record = fire(member, chosen.trigger, port.context(member, at=effective, recorded_at=recorded_at,
+                                                           rule=chosen.rule, reason=chosen.detail, head=head))
+        plan = port.current_plan(member)
+        if chosen.trigger == "revoke" and plan is not None and plan.coalition_id is None:
+            plan.status = "revoked"
+        for v in verdicts:
+            if v is chosen:
+                continue
+            if v.deadline.kind in (K.first_plan, K.next_plan) and v.deadline.closed_by is None:
+                v.deadline.closed_by = port.ref(record)
+        chosen.deadline.closed_by = port.ref(record)
+        report.transitions.append(_transition_row(record))
+
+    for v in verdicts:
+        if not v.rule or v.trigger == "end_plan":
+            continue
+        outcome = ("transition" if v is chosen else "superseded" if v.trigger else
+                   "overdue" if K(v.deadline.kind) in MONITORING_DELIVERABLES else "recorded")
+        port.add_finding(dict(member_id=member.id, deadline_id=v.deadline.id, rule_id=v.rule, outcome=outcome,
+                              found_at=at, transition_id=port.ref(record) if v is chosen else None,
+                              detail=v.detail))
+        report.findings.append({"member_id": member.id, "deadline_id": v.deadline.id, "rule_id": v.rule,
+                                "outcome": outcome, "at": at.to_iso8601_string()})
+        if outcome in ("overdue", "recorded"):
+            roles = DELIVERABLE_RECIPIENTS if outcome == "overdue" else MEMBER_RECIPIENTS
+            for role in roles:
+                port.emit(key=f"overdue:{v.deadline.id}:{role}", kind="overdue", member_id=member.id,
+                          recipient_role=role, created_at=at, rule_id=v.rule, deadline_id=v.deadline.id,
+                          payload={"deadline_kind": v.deadline.kind, "due_on": v.deadline.due_on.isoformat(),
+                                   "detail": v.detail})
+    return record
+
+
+class _SessionPort:
+    """``settle``'s records through the unit of work's session (mapped objects)."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.session = uow.session
+
+    def context(self, member, *, at, recorded_at, rule, reason, head) -> TransitionContext:
+        ctx = _ctx(self.session, at, recorded_at, rule, reason)
+        if head is not None:
+            ctx.heads[("member", member.id)] = head
+        return ctx
+
+    def current_plan(self, member):
+        return member.current_plan
+
+    @staticmethod
+    def ref(record):
+        return record.id
+
+    def add_finding(self, values: dict) -> None:
+        self.session.add(Finding(**values))
+
+    def emit(self, **values) -> None:
+        outbox.emit(self.session, **values)
 
 
 def _dest(trigger: str) -> str:

@@ -37,37 +37,43 @@ class TransitionContext:
     heads: dict[tuple[str, int], tuple[int, str]] = field(default_factory=dict)
 
 
+    def transitioned(self, entity, *, source: str, dest: str, trigger: str, rule: str) -> None:
+        """Record a fired transition: its audit record, then the deadline table and letters."""
+        from lifecycle import obligations
+
+        subject = (entity.subject_type, entity.id)
+        record = audit.append(
+            self.session,
+            subject_type=entity.subject_type,
+            subject_id=entity.id,
+            from_state=source,
+            to_state=dest,
+            trigger=trigger,
+            actor=self.actor,
+            reason=self.reason,
+            rule_id=rule,
+            evidence=self.evidence,
+            business_time=self.now,
+            recorded_at=self.recorded_at,
+            head=self.heads.get(subject),
+        )
+        self.heads[subject] = (record.seq, record.hash)
+        self.records.append(record)
+        obligations.on_transition(self, entity, trigger, record)
+
+
 def _predicate(name: str):
     return lambda event: bool(getattr(event.model, name))
 
 
 def _after(row: TransitionRow, event: EventData) -> None:
-    from lifecycle import obligations
-
-    ctx: TransitionContext = event.kwargs["ctx"]
+    # The context decides where the records go: the command's session, or the deadline engine's batch.
+    ctx = event.kwargs["ctx"]
     entity = event.model
     source = event.transition.source
-    dest = event.transition.dest or source
     entity.state_since = ctx.now
-    subject = (entity.subject_type, entity.id)
-    record = audit.append(
-        ctx.session,
-        subject_type=entity.subject_type,
-        subject_id=entity.id,
-        from_state=source,
-        to_state=dest,
-        trigger=event.event.name,
-        actor=ctx.actor,
-        reason=ctx.reason,
-        rule_id=ctx.rule or row.rule,
-        evidence=ctx.evidence,
-        business_time=ctx.now,
-        recorded_at=ctx.recorded_at,
-        head=ctx.heads.get(subject),
-    )
-    ctx.heads[subject] = (record.seq, record.hash)
-    ctx.records.append(record)
-    obligations.on_transition(ctx, entity, event.event.name, record)
+    ctx.transitioned(entity, source=source, dest=event.transition.dest or source, trigger=event.event.name,
+                     rule=ctx.rule or row.rule)
 
 
 @cache

@@ -43,43 +43,62 @@ def _known_pending(session: Session, member_id: int) -> list[Deadline] | None:
     return None if known is None else [d for d in known if d.status == DeadlineStatus.pending.value]
 
 
+def table_actions(subject_type: str, trigger: str, rule: str | None):
+    """What the deadline table asks of one fired transition.
+
+    Returns ``(closes, opens)``: ``closes`` is a list of ``(kinds, status)`` where ``kinds`` None means
+    every pending obligation of the member; ``opens`` the kinds to open. Both the unit of work of a
+    command and the batch writer of the deadline engine apply it.
+    """
+    key = (subject_type, trigger)
+    closes: list[tuple[tuple[DeadlineKind, ...] | None, DeadlineStatus]] = []
+    if CLOSES_AS_MET.get(key):
+        closes.append((CLOSES_AS_MET[key], DeadlineStatus.met))
+    breached = tuple(
+        kind for kind in CLOSES_AS_BREACHED.get(key, ())
+        # Inactivity for another rule leaves the plan obligation running.
+        if not (kind in (DeadlineKind.first_plan, DeadlineKind.next_plan) and rule not in (DEADLINE_RULES[kind], None))
+    )
+    if breached:
+        closes.append((breached, DeadlineStatus.breached))
+    if key in CANCELS:
+        closes.append((CANCELS[key], DeadlineStatus.cancelled))
+    return closes, OPENS.get(key, ())
+
+
 def on_transition(ctx, entity, trigger: str, record: TransitionRecord) -> None:
     """Apply the deadline table for one fired transition, in its transaction."""
     session: Session = ctx.session
-    key = (entity.subject_type, trigger)
     member = entity if isinstance(entity, Member) else session.get(Member, entity.member_id)
     if entity is member:
         outbox.on_transition(session, member, record)
-    for kind in CLOSES_AS_MET.get(key, ()):
-        close(session, member_id=member.id, kind=kind, status=DeadlineStatus.met, now=ctx.now, by=record,
-              subject=subject_of(kind, entity, member))
-    for kind in CLOSES_AS_BREACHED.get(key, ()):
-        if kind in (DeadlineKind.first_plan, DeadlineKind.next_plan) and ctx.rule not in (
-            DEADLINE_RULES[kind], None
-        ):
-            continue  # inactivity for another rule leaves the plan obligation running
-        close(session, member_id=member.id, kind=kind, status=DeadlineStatus.breached, now=ctx.now, by=record,
-              subject=subject_of(kind, entity, member))
-    if key in CANCELS:
-        kinds = CANCELS[key]
+    closes, opens = table_actions(entity.subject_type, trigger, ctx.rule)
+    for kinds, status in closes:
         if kinds is None:
-            close(session, member_id=member.id, kind=None, status=DeadlineStatus.cancelled, now=ctx.now, by=record)
-        for kind in kinds or ():
-            close(session, member_id=member.id, kind=kind, status=DeadlineStatus.cancelled, now=ctx.now, by=record,
+            close(session, member_id=member.id, kind=None, status=status, now=ctx.now, by=record)
+            continue
+        for kind in kinds:
+            close(session, member_id=member.id, kind=kind, status=status, now=ctx.now, by=record,
                   subject=subject_of(kind, entity, member))
-    if key == ("commitment", "complete"):
+    if (entity.subject_type, trigger) == ("commitment", "complete"):
         _redate_end_of_commitment(session, member, entity, ctx.now)
-    for kind in OPENS.get(key, ()):
+    for kind in opens:
         plan = entity.plan if isinstance(entity, Commitment) else member.current_plan
-        anchors = Anchors(
-            transition_day=local_date(ctx.now, member.jurisdiction.time_zone),
-            plan_filed_on=plan.filed_on if plan else None,
-            plan_end=plan.end_on if plan else None,
-            first_plan_due=member.first_plan_due or member.call.first_plan_due,
-        )
         subject_type, subject_id = subject_of(kind, entity, member)
         open_deadline(session, member=member, subject_type=subject_type, subject_id=subject_id, kind=kind,
-                      due=due_on(kind, anchors), now=ctx.now, by=record)
+                      due=due_on(kind, anchors(ctx.now, member.jurisdiction.time_zone, plan,
+                                               member.first_plan_due or member.call.first_plan_due)),
+                      now=ctx.now, by=record)
+
+
+def anchors(now: pendulum.DateTime, tz: str, plan, first_plan_due) -> Anchors:
+    """The dates the deadlines a transition opens are counted from."""
+    return Anchors(
+        transition_day=local_date(now, tz),
+        plan_filed_on=plan.filed_on if plan else None,
+        plan_end=plan.end_on if plan else None,
+        first_plan_due=first_plan_due,
+    )
 
 
 def subject_of(kind: DeadlineKind, entity, member: Member) -> tuple[str, int]:
@@ -122,29 +141,36 @@ def open_deadline(
         return existing
     if reminders is None:
         reminders = session.info.get("reminder_days", DEFAULT_REMINDER_DAYS)
-    days = reminder_days(reminders)
-    if kind is DeadlineKind.plan_end:
-        days = ()  # the end of a plan is an event, not something to remind anyone of
-    deadline = Deadline(
-        member_id=member.id,
-        subject_type=subject_type,
-        subject_id=subject_id,
-        kind=kind.value,
-        rule_id=DEADLINE_RULES[kind],
-        due_on=due,
-        breach_at=breach_instant(due, member.jurisdiction.time_zone),
-        status=DeadlineStatus.pending.value,
-        reminder_days=list(days),
-        opened_by=by.id if by is not None else None,
-        opened_at=now,
-        next_reminder_at=next_reminder(due, member.jurisdiction.time_zone, days, after=now),
-    )
+    deadline = Deadline(**deadline_values(member_id=member.id, tz=member.jurisdiction.time_zone,
+                                          subject=(subject_type, subject_id), kind=kind, due=due, now=now,
+                                          opened_by=by.id if by is not None else None, reminders=reminders))
     session.add(deadline)
     session.flush()
     if known is not None:
         session.info[PENDING_KEY][member.id].append(deadline)
     session.info.setdefault("opened_deadlines", []).append(deadline)  # fire_deadline asks if one is due already
     return deadline
+
+
+def deadline_values(*, member_id: int, tz: str, subject: tuple[str, int], kind: DeadlineKind, due, now,
+                    opened_by: int | None, reminders) -> dict:
+    """The column values of a newly opened obligation due on the local date ``due``."""
+    days = () if kind is DeadlineKind.plan_end else reminder_days(reminders)  # a plan's end is an event
+    return dict(
+        member_id=member_id,
+        subject_type=subject[0],
+        subject_id=subject[1],
+        kind=kind.value,
+        rule_id=DEADLINE_RULES[kind],
+        due_on=due,
+        breach_at=breach_instant(due, tz),
+        status=DeadlineStatus.pending.value,
+        reminder_days=list(days),
+        opened_by=opened_by,
+        opened_at=now,
+        next_reminder_at=next_reminder(due, tz, days, after=now),
+        reminders_sent=[],
+    )
 
 
 def next_reminder(due, tz: str, days, *, after: pendulum.DateTime) -> pendulum.DateTime | None:

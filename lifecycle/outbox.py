@@ -42,13 +42,24 @@ def emit(
     return event
 
 
-def on_transition(session: Session, member: Member, record: TransitionRecord) -> None:
-    """A member transition that owes a status letter puts one event per recipient in the outbox."""
+def status_events(member_id: int, record) -> list[dict]:
+    """The outbox events a member transition owes (one status letter per recipient), as column values.
+
+    ``record`` is the transition's audit record, already given its id (the idempotency key names it).
+    """
     kind = STATUS_LETTERS.get(record.trigger)
     if kind is None or record.subject_type != "member":
-        return
-    for role in STATUS_RECIPIENTS:
-        emit(session, key=f"transition:{record.id}:{kind}:{role}", kind=kind, member_id=member.id,
-             recipient_role=role, created_at=record.business_time, rule_id=record.rule_id, transition_id=record.id,
-             fresh=True, payload={"from": record.from_state, "to": record.to_state, "reason": record.reason,
-                      "business_time": record.business_time.to_iso8601_string()})
+        return []
+    payload = {"from": record.from_state, "to": record.to_state, "reason": record.reason,
+               "business_time": record.business_time.to_iso8601_string()}
+    return [dict(idempotency_key=f"transition:{record.id}:{kind}:{role}", kind=kind, member_id=member_id,
+                 recipient_role=role, created_at=record.business_time, rule_id=record.rule_id,
+                 transition_id=record.id, deadline_id=None, payload=dict(payload), status="pending")
+            for role in STATUS_RECIPIENTS]
+
+
+def on_transition(session: Session, member: Member, record: TransitionRecord) -> None:
+    """A member transition that owes a status letter puts one event per recipient in the outbox."""
+    for values in status_events(member.id, record):
+        # fresh: the key names a record created in this transaction, so no event can have it yet.
+        session.add(OutboxEvent(**values))

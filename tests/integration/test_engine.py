@@ -808,14 +808,14 @@ def test_d5_a_tick_two_years_ahead_fires_every_rule_in_due_order_and_chains_the_
 def test_a_deadline_whose_judgement_fails_is_reported_left_pending_and_does_not_stop_the_others(world, monkeypatch):
     broken, sound = world.co_creating("riverton"), world.co_creating("lakeside")
     bad = only(world, broken, "first_plan").id
-    judge = engine._judge
+    judge = engine.judge
 
-    def failing(session, member, deadline):
+    def failing(session, member, deadline, plan):
         if deadline.id == bad:
             raise RuntimeError("simulated fault")
-        return judge(session, member, deadline)
+        return judge(session, member, deadline, plan)
 
-    monkeypatch.setattr(engine, "_judge", failing)
+    monkeypatch.setattr(engine, "judge", failing)
     report = tick(world, "2027-10-01T08:00:00")
 
     assert report.failed == [bad]
@@ -824,6 +824,6 @@ def test_a_deadline_whose_judgement_fails_is_reported_left_pending_and_does_not_
     assert only(world, broken, "first_plan").status == "pending"  # nothing of the failed unit of work stayed
     assert system_trail(world, broken) == []
 
-    monkeypatch.setattr(engine, "_judge", judge)
+    monkeypatch.setattr(engine, "judge", judge)
     assert tick(world, "2027-10-01T08:05:00").failed == []
     assert [t[3] for t in system_trail(world, broken)] == ["R5.1"]
