@@ -438,9 +438,25 @@ class TickReport:
 
 def tick(now: pendulum.DateTime, *, session_factory: sessionmaker, clock: Clock, batch: int = 200,
          on_fired: Callable[[FireReport], None] | None = None) -> TickReport:
-    """One sweep as of ``now``: fire every due deadline, in breach order, until none is left."""
+    """One sweep as of ``now``: fire every due deadline, in breach order, until none is left.
+
+    Each claimed batch is fired in one transaction by ``lifecycle.batch``; the deadlines it hands
+    back (checks that read records, plan ends, reminders) are fired one by one. A batch that
+    fails is fired again one deadline at a time, so that one broken deadline stops no other.
+    """
+    from lifecycle.batch import BatchResult, fire_batch
+
     report = TickReport(now=now.to_iso8601_string())
     failed: set[int] = set()
+
+    def count(fired: FireReport) -> None:
+        report.deadlines += fired.deadlines
+        report.transitions += fired.transitions
+        report.findings += fired.findings
+        report.reminders += fired.reminders
+        if on_fired:
+            on_fired(fired)
+
     while True:
         with session_factory() as s:
             ids = claim_due(s, now, limit=batch, exclude=failed)
@@ -448,12 +464,23 @@ def tick(now: pendulum.DateTime, *, session_factory: sessionmaker, clock: Clock,
         if not ids:
             break
         busy: set[int] = set()  # members another scheduler is firing: skipped here, claimed again after
-        only_busy = True
-        # One connection serves the batch's units of work (each still its own transaction), so the
+        try:
+            result = fire_batch(ids, uow=UnitOfWork(session_factory), now=clock.now(), busy=busy)
+        except Exception:
+            log.exception("batch_failed", deadlines=len(ids))
+            result = BatchResult(deferred=ids)
+        for fired in result.reports:
+            for t in fired.transitions:
+                log.info("transition_fired", **t)
+            count(fired)
+        progressed = bool(result.reports)
+        if result.opened_due:
+            continue  # a newly due deadline may come before the rest: claim again in order
+        # One connection serves the deferred units of work (each still its own transaction), so the
         # pool's checkout and liveness ping are paid once per batch rather than once per deadline.
         connection = None
         try:
-            for deadline_id in ids:
+            for deadline_id in result.deferred:
                 if connection is None:
                     connection = session_factory.kw["bind"].connect()
                 try:
@@ -467,19 +494,14 @@ def tick(now: pendulum.DateTime, *, session_factory: sessionmaker, clock: Clock,
                     continue
                 if fired.busy:
                     continue
-                only_busy = False
-                report.deadlines += fired.deadlines
-                report.transitions += fired.transitions
-                report.findings += fired.findings
-                report.reminders += fired.reminders
-                if on_fired:
-                    on_fired(fired)
+                progressed = True
+                count(fired)
                 if fired.opened_due:
                     break  # a newly due deadline may come before the rest of this batch: claim again in order
         finally:
             if connection is not None:
                 connection.close()
-        if busy and only_busy:
+        if busy and not progressed:
             time.sleep(0.05)  # every member claimed is held by another transaction: let those end first
     report.failed = sorted(failed)
     return report

@@ -1,0 +1,329 @@
+"""Firing a claimed batch of due deadlines in one transaction, with rows read and written set-wise.
+
+The tick's path. A batch locks its members (``SKIP LOCKED`` on PostgreSQL), reads their pending
+deadlines, audit heads and plans in one statement each, judges every member's due group with
+the engine's own ``judge`` and ``settle`` on plain rows, fires the transitions on the shared
+machines, and writes what they produced with one multi-row statement per table. Exactly-once
+comes from the same place as for ``fire_deadline``: the member's row lock and the deadline's
+status, both re-read under the lock. One commit serves the whole batch, so the cost of a
+transaction is paid once per batch rather than once per deadline.
+
+Groups that need more than these rows (quarterly and meeting checks read the member's records;
+a plan's end moves its commitments; reminders) are handed back to the caller, who fires them
+one by one with ``engine.fire_deadline``. Claims are taken in breach order: the batch fires
+those before the first group it hands back, hands back the run that follows, and leaves the
+rest to the next claim.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any, ClassVar
+
+import pendulum
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from lifecycle import audit, engine, obligations, outbox
+from lifecycle.engine import SYSTEM, FireReport
+from lifecycle.machines import fire
+from lifecycle.models import ActionPlan, Call, Deadline, Finding, Jurisdiction, Member, OutboxEvent, TransitionRecord
+from lifecycle.uow import UnitOfWork
+from policies.deadlines import MONITORING_DELIVERABLES, DeadlineKind as K, DeadlineStatus, due_on
+from policies.notices import DEFAULT_REMINDER_DAYS
+
+# The kinds judged from the member's row, its pending deadlines and its plan alone.
+ROW_KINDS = frozenset({K.first_plan.value, K.next_plan.value, K.probation_clock.value, K.revocation_clock.value,
+                       *(k.value for k in MONITORING_DELIVERABLES)})
+PENDING = DeadlineStatus.pending.value
+
+
+@dataclass(slots=True, eq=False)
+class MemberRow:
+    """The member as the rules and the machine see it; ``state`` is set by the machine only."""
+
+    subject_type: ClassVar[str] = "member"
+    id: int
+    state: str
+    state_since: pendulum.DateTime
+    voluntary_inactivity: bool
+    inactivity_rule: str | None
+    probation_rule: str | None
+    current_plan_id: int | None
+    first_plan_due: Any
+    time_zone: str
+
+
+@dataclass(slots=True, eq=False)
+class DeadlineRow:
+    id: int | None
+    member_id: int
+    subject_type: str
+    subject_id: int
+    kind: str
+    rule_id: str
+    due_on: Any
+    breach_at: pendulum.DateTime
+    opened_at: pendulum.DateTime
+    status: str = PENDING
+    closed_at: pendulum.DateTime | None = None
+    closed_by: Any = None
+    next_reminder_at: pendulum.DateTime | None = None
+
+
+@dataclass(slots=True, eq=False)
+class PlanRow:
+    id: int
+    status: str
+    coalition_id: int | None
+    filed_on: Any
+    end_on: Any
+
+
+class PendingRecord(SimpleNamespace):
+    """An audit record built in the batch; ``id`` is known once the batch has written it."""
+
+    id: int | None = None
+
+
+def _id(ref) -> int | None:
+    return ref.id if isinstance(ref, PendingRecord) else ref
+
+
+@dataclass
+class BatchResult:
+    reports: list[FireReport] = field(default_factory=list)  # one per member whose group was fired
+    deferred: list[int] = field(default_factory=list)  # claimed ids for ``engine.fire_deadline``, in claim order
+    busy: bool = False  # some members were held by another transaction
+    opened_due: bool = False  # a deadline opened here is due already: claim again before going on
+
+
+class _Batch:
+    """The rows a batch reads and the records it makes, written at the end with one statement per table."""
+
+    def __init__(self, session: Session, recorded_at: pendulum.DateTime) -> None:
+        self.session = session
+        self.recorded_at = recorded_at
+        self.reminder_days = session.info.get("reminder_days", DEFAULT_REMINDER_DAYS)
+        self.pending: dict[int, list[DeadlineRow]] = {}
+        self.plans: dict[int, PlanRow] = {}
+        self.records: list[tuple[int, PendingRecord]] = []  # (member id, record)
+        self.fired: list[MemberRow] = []
+        self.opened: list[tuple[DeadlineRow, dict]] = []
+        self.findings: list[dict] = []
+        self.events: list[dict] = []
+
+    # ------------------------------------------------ what ``settle`` and the machine call
+
+    def context(self, member: MemberRow, *, at, recorded_at, rule, reason, head) -> "_BatchContext":
+        return _BatchContext(self, member, now=at, recorded_at=recorded_at, rule=rule, reason=reason, head=head)
+
+    def current_plan(self, member: MemberRow) -> PlanRow | None:
+        return self.plans.get(member.current_plan_id)
+
+    @staticmethod
+    def ref(record):
+        return record  # resolved to its id when the records are written
+
+    def add_finding(self, values: dict) -> None:
+        self.findings.append(values)
+
+    def emit(self, *, key: str, **values) -> None:
+        # The key names a deadline that is closed in this transaction: no event can have it yet.
+        self.events.append({"idempotency_key": key, "transition_id": None, "deadline_id": None, "rule_id": None,
+                            **values, "status": "pending"})
+
+    # ------------------------------------------------ writing
+
+    def write(self) -> None:
+        s = self.session
+        if self.records:
+            table = TransitionRecord.__table__
+            ids = s.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
+                            [dict(vars(r)) for _, r in self.records]).scalars().all()
+            for (_, record), ident in zip(self.records, ids, strict=True):
+                record.id = ident
+            for member_id, record in self.records:
+                self.events += outbox.status_events(member_id, record)
+        if self.fired:
+            t = Member.__table__
+            s.execute(update(t).where(t.c.id == bindparam("b_id")).values(
+                state=bindparam("b_state"), state_since=bindparam("b_since"),
+                voluntary_inactivity=bindparam("b_voluntary"), inactivity_rule=bindparam("b_inactivity"),
+                probation_rule=bindparam("b_probation")),
+                [{"b_id": m.id, "b_state": m.state, "b_since": m.state_since, "b_voluntary": m.voluntary_inactivity,
+                  "b_inactivity": m.inactivity_rule, "b_probation": m.probation_rule} for m in self.fired])
+        revoked = [p for p in self.plans.values() if p.status == "revoked"]
+        if revoked:
+            t = ActionPlan.__table__
+            s.execute(update(t).where(t.c.id == bindparam("b_id"), t.c.status != "revoked")
+                      .values(status="revoked"), [{"b_id": p.id} for p in revoked])
+        closed = [d for rows in self.pending.values() for d in rows if d.id is not None and d.status != PENDING]
+        if closed:
+            t = Deadline.__table__
+            s.execute(update(t).where(t.c.id == bindparam("b_id")).values(
+                status=bindparam("b_status"), closed_at=bindparam("b_closed_at"), closed_by=bindparam("b_by"),
+                next_reminder_at=bindparam("b_next")),
+                [{"b_id": d.id, "b_status": d.status, "b_closed_at": d.closed_at, "b_by": _id(d.closed_by),
+                  "b_next": d.next_reminder_at} for d in closed])
+        if self.opened:
+            s.execute(insert(Deadline.__table__),
+                      [{**values, "opened_by": _id(values["opened_by"])} for _, values in self.opened])
+        if self.findings:
+            s.execute(insert(Finding.__table__),
+                      [{**f, "transition_id": _id(f["transition_id"])} for f in self.findings])
+        if self.events:
+            s.execute(insert(OutboxEvent.__table__), self.events)
+
+
+class _BatchContext:
+    """The machine's context for a transition fired in a batch: records go to the batch's rows."""
+
+    actor = SYSTEM
+    evidence = ()
+
+    def __init__(self, batch: _Batch, member: MemberRow, *, now, recorded_at, rule, reason, head) -> None:
+        self.batch, self.member = batch, member
+        self.now, self.recorded_at, self.rule, self.reason, self.head = now, recorded_at, rule, reason, head
+        self.records: list[PendingRecord] = []
+
+    def transitioned(self, entity: MemberRow, *, source: str, dest: str, trigger: str, rule: str) -> None:
+        batch = self.batch
+        record = PendingRecord(**audit.chained(
+            self.head, subject_type="member", subject_id=entity.id, from_state=source, to_state=dest,
+            trigger=trigger, actor=self.actor, reason=self.reason, rule_id=rule, evidence=self.evidence,
+            business_time=self.now, recorded_at=self.recorded_at))
+        self.head = (record.seq, record.hash)
+        self.records.append(record)
+        batch.records.append((entity.id, record))
+        batch.fired.append(entity)
+        pending = batch.pending[entity.id]
+        closes, opens = obligations.table_actions("member", trigger, self.rule)
+        for kinds, status in closes:
+            wanted = None if kinds is None else {
+                (k.value, obligations.subject_of(k, entity, entity)) for k in kinds}
+            for d in pending:
+                if d.status == PENDING and (wanted is None or (d.kind, (d.subject_type, d.subject_id)) in wanted):
+                    d.status, d.closed_at, d.closed_by = status.value, self.now, record
+        plan = batch.current_plan(entity)
+        for kind in opens:
+            subject = obligations.subject_of(kind, entity, entity)
+            if any(d.status == PENDING and d.kind == kind.value and (d.subject_type, d.subject_id) == subject
+                   for d in pending):
+                continue  # an identical obligation is pending already: kept rather than doubled
+            tz = entity.time_zone
+            values = obligations.deadline_values(
+                member_id=entity.id, tz=tz, subject=subject, kind=kind,
+                due=due_on(kind, obligations.anchors(self.now, tz, plan, entity.first_plan_due)),
+                now=self.now, opened_by=record, reminders=batch.reminder_days)
+            row = DeadlineRow(id=None, member_id=entity.id, subject_type=subject[0], subject_id=subject[1],
+                              kind=values["kind"], rule_id=values["rule_id"], due_on=values["due_on"],
+                              breach_at=values["breach_at"], opened_at=self.now)
+            pending.append(row)
+            batch.opened.append((row, values))
+
+
+def fire_batch(deadline_ids: list[int], *, uow: UnitOfWork, now: pendulum.DateTime,
+               busy: set[int] | None = None) -> BatchResult:
+    """Fire the due groups of the members these claimed deadlines belong to, in one transaction.
+
+    ``busy`` as for ``engine.fire_deadline``: members another transaction holds are skipped and
+    added to it. Claimed deadlines whose groups need more than rows are returned in ``deferred``.
+    """
+    result = BatchResult()
+    with uow:
+        s = uow.session
+        claimed = s.execute(select(Deadline.id, Deadline.member_id)
+                            .where(Deadline.id.in_(deadline_ids), Deadline.status == PENDING)).all()
+        order = {i: n for n, i in enumerate(deadline_ids)}
+        claimed.sort(key=lambda r: order[r.id])
+        member_ids = list(dict.fromkeys(r.member_id for r in claimed if busy is None or r.member_id not in busy))
+        if not member_ids:
+            return result
+        members = _lock_members(s, member_ids, skip_locked=busy is not None)
+        if busy is not None and len(members) < len(member_ids):
+            busy.update(i for i in member_ids if i not in members)
+            result.busy = True
+        if not members:
+            return result
+        batch = _Batch(s, uow.recorded_at())
+        for d in s.execute(select(*_DEADLINE_COLUMNS).where(Deadline.member_id.in_(list(members)),
+                                                           Deadline.status == PENDING)
+                           .order_by(Deadline.id).with_for_update()):
+            batch.pending.setdefault(d.member_id, []).append(DeadlineRow(**d._mapping))
+        plan_ids = {m.current_plan_id for m in members.values() if m.current_plan_id is not None}
+        plan_ids |= {d.subject_id for rows in batch.pending.values() for d in rows if d.subject_type == "plan"}
+        if plan_ids:
+            batch.plans = {p.id: PlanRow(**p._mapping) for p in s.execute(
+                select(ActionPlan.id, ActionPlan.status, ActionPlan.coalition_id, ActionPlan.filed_on,
+                       ActionPlan.end_on).where(ActionPlan.id.in_(plan_ids)))}
+        heads = _heads(s, list(members))
+
+        # Claimed deadlines in claim (breach) order, as fire_deadline would take them one by one; a
+        # member's later group fires after its earlier one, chained to the record that one made.
+        for claim in claimed:
+            member = members.get(claim.member_id)
+            pending = batch.pending.get(claim.member_id, [])
+            first = next((d for d in pending if d.id == claim.id and d.status == PENDING), None)
+            if member is None or first is None:
+                continue  # held by another transaction, or fired or closed meanwhile
+            group = [d for d in pending if d.status == PENDING and d.breach_at == first.breach_at]
+            if first.breach_at > now or any(d.kind not in ROW_KINDS for d in group):
+                result.deferred.append(claim.id)
+                continue
+            if result.deferred:
+                break  # what comes after the deferred run waits for the next claim, to keep the order
+            at = first.breach_at
+            head = heads.get(claim.member_id)
+            # As in fire_deadline: never before the member's last recorded transition.
+            effective = max(at, head[2]) if head is not None else at
+            verdicts = [engine.judge(None, member, d, _plan_of(batch, member, d)) for d in group]
+            report = FireReport(deadlines=len(group))
+            opened = len(batch.opened)
+            record = engine.settle(batch, member, verdicts, at=at, effective=effective,
+                                   recorded_at=batch.recorded_at, head=head[:2] if head is not None else None,
+                                   report=report)
+            if record is not None:
+                heads[claim.member_id] = (record.seq, record.hash, effective)
+            result.reports.append(report)
+            if any(row.breach_at <= now for row, _ in batch.opened[opened:]):
+                result.opened_due = True
+                break  # a deadline opened here is due already and may come before the rest: claim again
+        batch.write()
+        uow.commit()
+    return result
+
+
+_DEADLINE_COLUMNS = (Deadline.id, Deadline.member_id, Deadline.subject_type, Deadline.subject_id, Deadline.kind,
+                     Deadline.rule_id, Deadline.due_on, Deadline.breach_at, Deadline.opened_at,
+                     Deadline.next_reminder_at)
+
+
+def _plan_of(batch: _Batch, member: MemberRow, d: DeadlineRow) -> PlanRow | None:
+    return batch.plans.get(d.subject_id if d.subject_type == "plan" else member.current_plan_id)
+
+
+def _lock_members(s: Session, ids: list[int], *, skip_locked: bool) -> dict[int, MemberRow]:
+    """Lock the members (skipping those another transaction holds, when asked), members first as handlers do."""
+    rows = s.execute(
+        select(Member.id, Member.state, Member.state_since, Member.voluntary_inactivity, Member.inactivity_rule,
+               Member.probation_rule, Member.current_plan_id,
+               func.coalesce(Member.first_plan_due, Call.first_plan_due).label("first_plan_due"),
+               Jurisdiction.time_zone)
+        .join(Jurisdiction, Jurisdiction.id == Member.jurisdiction_id).join(Call, Call.id == Member.call_id)
+        .where(Member.id.in_(ids)).order_by(Member.id)
+        .with_for_update(of=Member, skip_locked=skip_locked))
+    return {r.id: MemberRow(**r._mapping) for r in rows}
+
+
+def _heads(s: Session, member_ids: list[int]) -> dict[int, tuple[int, str, pendulum.DateTime]]:
+    """Each member's audit chain head (seq, hash) and latest business time, in one statement."""
+    t = TransitionRecord
+    last = (select(t.subject_id, func.max(t.seq).label("seq"), func.max(t.business_time).label("latest"))
+            .where(t.subject_type == "member", t.subject_id.in_(member_ids))
+            .group_by(t.subject_id).subquery())
+    rows = s.execute(select(t.subject_id, t.seq, t.hash, last.c.latest)
+                     .join(last, (t.subject_id == last.c.subject_id) & (t.seq == last.c.seq))
+                     .where(t.subject_type == "member"))
+    return {r.subject_id: (r.seq, r.hash, r.latest) for r in rows}
