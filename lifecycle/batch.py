@@ -17,17 +17,18 @@ rest to the next claim.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any, ClassVar
 
 import pendulum
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import JSON, Boolean, Date, Integer, String, bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from lifecycle import audit, engine, obligations, outbox
 from lifecycle.engine import SYSTEM, FireReport
-from lifecycle.machines import fire
+from lifecycle.db import UTCInstant
 from lifecycle.models import ActionPlan, Call, Deadline, Finding, Jurisdiction, Member, OutboxEvent, TransitionRecord
 from lifecycle.uow import UnitOfWork
 from policies.deadlines import MONITORING_DELIVERABLES, DeadlineKind as K, DeadlineStatus, due_on
@@ -138,43 +139,100 @@ class _Batch:
 
     def write(self) -> None:
         s = self.session
+        rows = _Rows(s)
         if self.records:
-            table = TransitionRecord.__table__
-            ids = s.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
-                            [dict(vars(r)) for _, r in self.records]).scalars().all()
-            for (_, record), ident in zip(self.records, ids, strict=True):
+            for (_, record), ident in zip(self.records, rows.new_ids(TransitionRecord.__table__, len(self.records)),
+                                          strict=True):
                 record.id = ident
+            rows.insert(TransitionRecord.__table__, [dict(vars(r)) for _, r in self.records])
             for member_id, record in self.records:
                 self.events += outbox.status_events(member_id, record)
-        if self.fired:
-            t = Member.__table__
-            s.execute(update(t).where(t.c.id == bindparam("b_id")).values(
-                state=bindparam("b_state"), state_since=bindparam("b_since"),
-                voluntary_inactivity=bindparam("b_voluntary"), inactivity_rule=bindparam("b_inactivity"),
-                probation_rule=bindparam("b_probation")),
-                [{"b_id": m.id, "b_state": m.state, "b_since": m.state_since, "b_voluntary": m.voluntary_inactivity,
-                  "b_inactivity": m.inactivity_rule, "b_probation": m.probation_rule} for m in self.fired])
-        revoked = [p for p in self.plans.values() if p.status == "revoked"]
-        if revoked:
-            t = ActionPlan.__table__
-            s.execute(update(t).where(t.c.id == bindparam("b_id"), t.c.status != "revoked")
-                      .values(status="revoked"), [{"b_id": p.id} for p in revoked])
-        closed = [d for rows in self.pending.values() for d in rows if d.id is not None and d.status != PENDING]
-        if closed:
-            t = Deadline.__table__
-            s.execute(update(t).where(t.c.id == bindparam("b_id")).values(
-                status=bindparam("b_status"), closed_at=bindparam("b_closed_at"), closed_by=bindparam("b_by"),
-                next_reminder_at=bindparam("b_next")),
-                [{"b_id": d.id, "b_status": d.status, "b_closed_at": d.closed_at, "b_by": _id(d.closed_by),
-                  "b_next": d.next_reminder_at} for d in closed])
-        if self.opened:
-            s.execute(insert(Deadline.__table__),
-                      [{**values, "opened_by": _id(values["opened_by"])} for _, values in self.opened])
-        if self.findings:
-            s.execute(insert(Finding.__table__),
-                      [{**f, "transition_id": _id(f["transition_id"])} for f in self.findings])
-        if self.events:
-            s.execute(insert(OutboxEvent.__table__), self.events)
+        rows.update(Member.__table__, [
+            {"id": m.id, "state": m.state, "state_since": m.state_since, "voluntary_inactivity": m.voluntary_inactivity,
+             "inactivity_rule": m.inactivity_rule, "probation_rule": m.probation_rule} for m in self.fired])
+        rows.update(ActionPlan.__table__, [{"id": p.id, "status": p.status}
+                                           for p in self.plans.values() if p.status == "revoked"])
+        rows.update(Deadline.__table__, [
+            {"id": d.id, "status": d.status, "closed_at": d.closed_at, "closed_by": _id(d.closed_by),
+             "next_reminder_at": d.next_reminder_at}
+            for ds in self.pending.values() for d in ds if d.id is not None and d.status != PENDING])
+        rows.insert(Deadline.__table__, [{**values, "opened_by": _id(values["opened_by"])} for _, values in self.opened])
+        rows.insert(Finding.__table__, [{**f, "transition_id": _id(f["transition_id"])} for f in self.findings])
+        rows.insert(OutboxEvent.__table__, self.events)
+
+
+class _Rows:
+    """Many rows in one statement: on PostgreSQL over arrays (``unnest``), so that the statement's
+    text is the same for any number of rows and the server plans it once; elsewhere ``executemany``."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.postgres = session.get_bind().dialect.name == "postgresql"
+
+    def new_ids(self, table, n: int) -> list[int]:
+        """``n`` ids from the table's sequence, in increasing order (SQLite: the next ones after the largest)."""
+        if self.postgres:
+            return sorted(self.session.execute(
+                text(f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) FROM generate_series(1, :n)"),
+                {"n": n}).scalars())
+        # SQLite: the transaction holds the database's write lock (BEGIN IMMEDIATE), so no one else inserts.
+        top = self.session.execute(select(func.max(table.c.id))).scalar() or 0
+        return list(range(top + 1, top + 1 + n))
+
+    def insert(self, table, rows: list[dict]) -> None:
+        if not rows:
+            return
+        if not self.postgres:
+            self.session.execute(insert(table), rows)
+            return
+        names = list(rows[0])
+        # The columns' Python-side defaults, which a statement over arrays does not apply by itself.
+        for column in table.columns:
+            if column.name not in names and column.default is not None and not column.primary_key:
+                value = column.default.arg if column.default.is_scalar else column.default.arg(None)
+                rows = [{**r, column.name: value} for r in rows]
+                names.append(column.name)
+        arrays, params = self._arrays(table, names, rows)
+        self.session.execute(text(f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest({arrays})"),
+                             params)
+
+    def update(self, table, rows: list[dict]) -> None:
+        """Rows are ``{"id": …, column: value, …}``, all with the same columns."""
+        if not rows:
+            return
+        names = [n for n in rows[0] if n != "id"]
+        if not self.postgres:
+            stmt = update(table).where(table.c.id == bindparam("b_id")).values(
+                {n: bindparam(f"b_{n}") for n in names})
+            self.session.execute(stmt, [{f"b_{k}": v for k, v in r.items()} for r in rows])
+            return
+        arrays, params = self._arrays(table, ["id", *names], rows)
+        sets = ", ".join(f"{n} = u.{n}" for n in names)
+        self.session.execute(text(
+            f"UPDATE {table.name} SET {sets} FROM unnest({arrays}) AS u(id, {', '.join(names)}) "
+            f"WHERE {table.name}.id = u.id"), params)
+
+    @staticmethod
+    def _arrays(table, names: list[str], rows: list[dict]) -> tuple[str, dict]:
+        casts, params = [], {}
+        for i, name in enumerate(names):
+            array_type, convert = _pg_array(table.c[name].type)
+            params[f"a{i}"] = [convert(r[name]) for r in rows]
+            casts.append(f"CAST(:a{i} AS {array_type})" if array_type != "json[]"
+                         else f"CAST(CAST(:a{i} AS text[]) AS json[])")
+        return ", ".join(casts), params
+
+
+def _pg_array(column_type) -> tuple[str, Any]:
+    """The PostgreSQL array type a column's values travel in, and how one value is made ready for it."""
+    if isinstance(column_type, UTCInstant):
+        return "timestamp[]", lambda v: column_type.process_bind_param(v, None)
+    if isinstance(column_type, JSON):
+        return "json[]", lambda v: None if v is None else json.dumps(v)
+    for kind, name in ((Boolean, "boolean[]"), (Integer, "bigint[]"), (Date, "date[]"), (String, "text[]")):
+        if isinstance(column_type, kind):
+            return name, lambda v: v
+    raise TypeError(f"no array type for {column_type!r}")
 
 
 class _BatchContext:

@@ -28,8 +28,10 @@ class UTCInstant(TypeDecorator):
             return None
         if not isinstance(value, dt.datetime) or value.tzinfo is None:
             raise ValueError(f"instants must be timezone-aware, got {value!r}")
-        utc = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-        return utc
+        utc = value.astimezone(dt.timezone.utc)
+        # A plain datetime, not pendulum's subclass: drivers subtract an epoch from each value they
+        # send, and pendulum's subtraction builds an Interval (a tenth of a millisecond per value).
+        return dt.datetime(utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond)
 
     def process_result_value(self, value, dialect):
         if value is None:
