@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import json
@@ -24,7 +25,9 @@ EXPORT_FIELDS = (
 
 
 def _instant(value: pendulum.DateTime) -> str:
-    return value.in_timezone("UTC").format("YYYY-MM-DDTHH:mm:ss.SSSSSS[Z]")
+    """``YYYY-MM-DDTHH:MM:SS.ffffffZ`` in UTC: the form hashed, so it must never change."""
+    utc = dt.datetime.astimezone(value, dt.timezone.utc)
+    return f"{utc:%Y-%m-%dT%H:%M:%S.%f}Z"
 
 
 def record_hash(record: TransitionRecord) -> str:

@@ -18,6 +18,7 @@ rest to the next claim.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any, ClassVar
@@ -96,6 +97,7 @@ def _id(ref) -> int | None:
 class BatchResult:
     reports: list[FireReport] = field(default_factory=list)  # one per member whose group was fired
     deferred: list[int] = field(default_factory=list)  # claimed ids for ``engine.fire_deadline``, in claim order
+    claimed: list[int] = field(default_factory=list)  # the batch's deadlines, in claim order
     busy: bool = False  # some members were held by another transaction
     opened_due: bool = False  # a deadline opened here is due already: claim again before going on
 
@@ -282,75 +284,97 @@ class _BatchContext:
             batch.opened.append((row, values))
 
 
-def fire_batch(deadline_ids: list[int], *, uow: UnitOfWork, now: pendulum.DateTime,
-               busy: set[int] | None = None) -> BatchResult:
+class BatchFailed(Exception):
+    """Raised when a batch could not be fired; nothing of it was written, and ``claimed`` are its deadlines."""
+
+    def __init__(self, claimed: list[int]) -> None:
+        super().__init__(f"a batch of {len(claimed)} deadlines failed")
+        self.claimed = claimed
+
+
+def fire_batch(deadline_ids: list[int] | None = None, *, uow: UnitOfWork, now: pendulum.DateTime,
+               busy: set[int] | None = None, claim: Callable[[Session], list[int]] | None = None) -> BatchResult:
     """Fire the due groups of the members these claimed deadlines belong to, in one transaction.
 
-    ``busy`` as for ``engine.fire_deadline``: members another transaction holds are skipped and
-    added to it. Claimed deadlines whose groups need more than rows are returned in ``deferred``.
+    ``claim`` claims the deadlines in the batch's own transaction instead (PostgreSQL: skip-locked
+    until it commits, so that concurrent ticks take different batches). ``busy`` as for
+    ``engine.fire_deadline``: members another transaction holds are skipped and added to it.
+    Claimed deadlines whose groups need more than rows are returned in ``deferred``.
     """
     result = BatchResult()
     with uow:
-        s = uow.session
-        claimed = s.execute(select(Deadline.id, Deadline.member_id)
-                            .where(Deadline.id.in_(deadline_ids), Deadline.status == PENDING)).all()
-        order = {i: n for n, i in enumerate(deadline_ids)}
-        claimed.sort(key=lambda r: order[r.id])
-        member_ids = list(dict.fromkeys(r.member_id for r in claimed if busy is None or r.member_id not in busy))
-        if not member_ids:
+        result.claimed = claim(uow.session) if claim is not None else list(deadline_ids or ())
+        if not result.claimed:
             return result
-        members = _lock_members(s, member_ids, skip_locked=busy is not None)
-        if busy is not None and len(members) < len(member_ids):
-            busy.update(i for i in member_ids if i not in members)
-            result.busy = True
-        if not members:
-            return result
-        batch = _Batch(s, uow.recorded_at())
-        for d in s.execute(select(*_DEADLINE_COLUMNS).where(Deadline.member_id.in_(list(members)),
-                                                           Deadline.status == PENDING)
-                           .order_by(Deadline.id).with_for_update()):
-            batch.pending.setdefault(d.member_id, []).append(DeadlineRow(**d._mapping))
-        plan_ids = {m.current_plan_id for m in members.values() if m.current_plan_id is not None}
-        plan_ids |= {d.subject_id for rows in batch.pending.values() for d in rows if d.subject_type == "plan"}
-        if plan_ids:
-            batch.plans = {p.id: PlanRow(**p._mapping) for p in s.execute(
-                select(ActionPlan.id, ActionPlan.status, ActionPlan.coalition_id, ActionPlan.filed_on,
-                       ActionPlan.end_on).where(ActionPlan.id.in_(plan_ids)))}
-        heads = _heads(s, list(members))
-
-        # Claimed deadlines in claim (breach) order, as fire_deadline would take them one by one; a
-        # member's later group fires after its earlier one, chained to the record that one made.
-        for claim in claimed:
-            member = members.get(claim.member_id)
-            pending = batch.pending.get(claim.member_id, [])
-            first = next((d for d in pending if d.id == claim.id and d.status == PENDING), None)
-            if member is None or first is None:
-                continue  # held by another transaction, or fired or closed meanwhile
-            group = [d for d in pending if d.status == PENDING and d.breach_at == first.breach_at]
-            if first.breach_at > now or any(d.kind not in ROW_KINDS for d in group):
-                result.deferred.append(claim.id)
-                continue
-            if result.deferred:
-                break  # what comes after the deferred run waits for the next claim, to keep the order
-            at = first.breach_at
-            head = heads.get(claim.member_id)
-            # As in fire_deadline: never before the member's last recorded transition.
-            effective = max(at, head[2]) if head is not None else at
-            verdicts = [engine.judge(None, member, d, _plan_of(batch, member, d)) for d in group]
-            report = FireReport(deadlines=len(group))
-            opened = len(batch.opened)
-            record = engine.settle(batch, member, verdicts, at=at, effective=effective,
-                                   recorded_at=batch.recorded_at, head=head[:2] if head is not None else None,
-                                   report=report)
-            if record is not None:
-                heads[claim.member_id] = (record.seq, record.hash, effective)
-            result.reports.append(report)
-            if any(row.breach_at <= now for row, _ in batch.opened[opened:]):
-                result.opened_due = True
-                break  # a deadline opened here is due already and may come before the rest: claim again
-        batch.write()
+        try:
+            _fire_claimed(uow, result, now=now, busy=busy)
+        except Exception as exc:
+            raise BatchFailed(result.claimed) from exc
         uow.commit()
     return result
+
+
+def _fire_claimed(uow: UnitOfWork, result: BatchResult, *, now: pendulum.DateTime, busy: set[int] | None) -> None:
+    """Lock, read, judge, settle and write the batch's groups (the caller commits)."""
+    s = uow.session
+    deadline_ids = result.claimed
+    claimed = s.execute(select(Deadline.id, Deadline.member_id)
+                        .where(Deadline.id.in_(deadline_ids), Deadline.status == PENDING)).all()
+    order = {i: n for n, i in enumerate(deadline_ids)}
+    claimed.sort(key=lambda r: order[r.id])
+    member_ids = list(dict.fromkeys(r.member_id for r in claimed if busy is None or r.member_id not in busy))
+    if not member_ids:
+        return
+    members = _lock_members(s, member_ids, skip_locked=busy is not None)
+    if busy is not None and len(members) < len(member_ids):
+        busy.update(i for i in member_ids if i not in members)
+        result.busy = True
+    if not members:
+        return
+    batch = _Batch(s, uow.recorded_at())
+    for d in s.execute(select(*_DEADLINE_COLUMNS).where(Deadline.member_id.in_(list(members)),
+                                                       Deadline.status == PENDING)
+                       .order_by(Deadline.id).with_for_update()):
+        batch.pending.setdefault(d.member_id, []).append(DeadlineRow(**d._mapping))
+    plan_ids = {m.current_plan_id for m in members.values() if m.current_plan_id is not None}
+    plan_ids |= {d.subject_id for rows in batch.pending.values() for d in rows if d.subject_type == "plan"}
+    if plan_ids:
+        batch.plans = {p.id: PlanRow(**p._mapping) for p in s.execute(
+            select(ActionPlan.id, ActionPlan.status, ActionPlan.coalition_id, ActionPlan.filed_on,
+                   ActionPlan.end_on).where(ActionPlan.id.in_(plan_ids)))}
+    heads = _heads(s, list(members))
+
+    # Claimed deadlines in claim (breach) order, as fire_deadline would take them one by one; a
+    # member's later group fires after its earlier one, chained to the record that one made.
+    for entry in claimed:
+        member = members.get(entry.member_id)
+        pending = batch.pending.get(entry.member_id, [])
+        first = next((d for d in pending if d.id == entry.id and d.status == PENDING), None)
+        if member is None or first is None:
+            continue  # held by another transaction, or fired or closed meanwhile
+        group = [d for d in pending if d.status == PENDING and d.breach_at == first.breach_at]
+        if first.breach_at > now or any(d.kind not in ROW_KINDS for d in group):
+            result.deferred.append(entry.id)
+            continue
+        if result.deferred:
+            break  # what comes after the deferred run waits for the next claim, to keep the order
+        at = first.breach_at
+        head = heads.get(entry.member_id)
+        # As in fire_deadline: never before the member's last recorded transition.
+        effective = max(at, head[2]) if head is not None else at
+        verdicts = [engine.judge(None, member, d, _plan_of(batch, member, d)) for d in group]
+        report = FireReport(deadlines=len(group))
+        opened = len(batch.opened)
+        record = engine.settle(batch, member, verdicts, at=at, effective=effective,
+                               recorded_at=batch.recorded_at, head=head[:2] if head is not None else None,
+                               report=report)
+        if record is not None:
+            heads[entry.member_id] = (record.seq, record.hash, effective)
+        result.reports.append(report)
+        if any(row.breach_at <= now for row, _ in batch.opened[opened:]):
+            result.opened_due = True
+            break  # a deadline opened here is due already and may come before the rest: claim again
+    batch.write()
 
 
 _DEADLINE_COLUMNS = (Deadline.id, Deadline.member_id, Deadline.subject_type, Deadline.subject_id, Deadline.kind,

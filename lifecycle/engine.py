@@ -444,7 +444,7 @@ def tick(now: pendulum.DateTime, *, session_factory: sessionmaker, clock: Clock,
     back (checks that read records, plan ends, reminders) are fired one by one. A batch that
     fails is fired again one deadline at a time, so that one broken deadline stops no other.
     """
-    from lifecycle.batch import BatchResult, fire_batch
+    from lifecycle.batch import BatchFailed, BatchResult, fire_batch
 
     report = TickReport(now=now.to_iso8601_string())
     failed: set[int] = set()
@@ -458,17 +458,16 @@ def tick(now: pendulum.DateTime, *, session_factory: sessionmaker, clock: Clock,
             on_fired(fired)
 
     while True:
-        with session_factory() as s:
-            ids = claim_due(s, now, limit=batch, exclude=failed)
-            s.commit()
-        if not ids:
-            break
         busy: set[int] = set()  # members another scheduler is firing: skipped here, claimed again after
         try:
-            result = fire_batch(ids, uow=UnitOfWork(session_factory), now=clock.now(), busy=busy)
-        except Exception:
-            log.exception("batch_failed", deadlines=len(ids))
-            result = BatchResult(deferred=ids)
+            # Claimed in the batch's own transaction: concurrent ticks skip each other's batches.
+            result = fire_batch(uow=UnitOfWork(session_factory), now=clock.now(), busy=busy,
+                                claim=lambda s: claim_due(s, now, limit=batch, exclude=failed))
+        except BatchFailed as exc:
+            log.exception("batch_failed", deadlines=len(exc.claimed))
+            result = BatchResult(claimed=exc.claimed, deferred=exc.claimed)
+        if not result.claimed:
+            break
         for fired in result.reports:
             for t in fired.transitions:
                 log.info("transition_fired", **t)
