@@ -633,68 +633,6 @@ HEADLINE = ("transitions_per_s_1w", "transitions_per_s_2w", "transitions_checked
             "ratio_to_raw", "tick_s_10k", "tick_s_1m", "scale_ratio", "peak_rss_mb_10k", "peak_rss_mb_1m", "checks_ok")
 
 
-def orm_write_floor(url: str, *, batch: int = 200) -> dict:
-    """What the ORM alone costs: for every due member, the rows one fired transition writes, nothing else.
-
-    No rule is judged, no machine fired, no lookup made per member: members and their pending
-    deadlines are loaded and locked ``batch`` at a time, then each gets its audit record (hash
-    chained as ``audit`` does), its state, the probation clock closed, the revocation clock
-    opened, a finding and two outbox rows; one flush and one commit per batch. It is a floor
-    for any engine written with these models, however it batches its work.
-    """
-    _quiet_logs()
-    from sqlalchemy import select
-    from sqlalchemy.dialects.postgresql import distinct_on
-
-    from lifecycle import audit
-    from lifecycle.db import make_engine, make_session_factory
-    from lifecycle.models import Deadline, Finding, Member, OutboxEvent, TransitionRecord
-
-    engine = make_engine(url)
-    factory = make_session_factory(engine)
-    with factory() as s:
-        ids = list(s.scalars(select(Deadline.member_id).where(Deadline.status == "pending",
-                                                              Deadline.breach_at <= TICK_NOW)))
-    now, written = TICK_NOW, 0
-    cpu0, t0 = time.process_time(), time.perf_counter()
-    for start in range(0, len(ids), batch):
-        chunk = ids[start:start + batch]
-        with factory() as s:
-            members = list(s.scalars(select(Member).where(Member.id.in_(chunk)).with_for_update(of=Member)).unique())
-            pending: dict[int, list] = {}
-            for d in s.scalars(select(Deadline).where(Deadline.member_id.in_(chunk), Deadline.status == "pending")
-                               .with_for_update()):
-                pending.setdefault(d.member_id, []).append(d)
-            heads = {r.subject_id: (r.seq, r.hash) for r in s.execute(
-                select(TransitionRecord.subject_id, TransitionRecord.seq, TransitionRecord.hash)
-                .ext(distinct_on(TransitionRecord.subject_id))
-                .where(TransitionRecord.subject_type == "member", TransitionRecord.subject_id.in_(chunk))
-                .order_by(TransitionRecord.subject_id, TransitionRecord.seq.desc()))}
-            for m in members:
-                seq, prev = heads[m.id]
-                record = TransitionRecord(subject_type="member", subject_id=m.id, seq=seq + 1, from_state=m.state,
-                                          to_state="probation", trigger="place_on_probation", actor="system",
-                                          reason="floor", rule_id="R6.1", evidence=[], business_time=now,
-                                          recorded_at=now, prev_hash=prev)
-                record.hash = audit.record_hash(record)
-                s.add(record)
-                m.state, m.state_since, m.probation_rule = "probation", now, "R6.1"
-                for d in pending.get(m.id, ()):
-                    d.status, d.closed_at = "breached", now
-                s.add(Deadline(member_id=m.id, subject_type="member", subject_id=m.id, kind="revocation_clock",
-                               rule_id="R6.5", due_on=now.date(), breach_at=now.add(months=4), status="pending",
-                               reminder_days=[30, 7], opened_at=now))
-                s.add(Finding(member_id=m.id, rule_id="R6.1", outcome="transition", found_at=now, detail="floor"))
-                for role in ("poc", "support_unit"):
-                    s.add(OutboxEvent(idempotency_key=f"floor:{m.id}:{role}", kind="probation", member_id=m.id,
-                                      recipient_role=role, payload={}, created_at=now, status="pending"))
-            s.commit()
-            written += len(members)
-    wall = time.perf_counter() - t0
-    engine.dispose()
-    return {"per_s": written / wall, "rows": written, "cpu_ms_per_transition": 1000 * (time.process_time() - cpu0) / max(written, 1)}
-
-
 def _round(value: float | None, digits: int) -> float | None:
     return None if value is None else round(value, digits)
 
@@ -813,12 +751,6 @@ def main(argv: list[str] | None = None) -> int:
             seed = db("throughput")
             build_database(server, schema_db, seed, due=n, filler=0)
             through = {workers: measure(seed, f"throughput_{workers}w", workers, n) for workers in (1, 2)}
-            floor_db = db("orm_floor")
-            _copy_database(server, seed, floor_db)
-            quiet()
-            floor = orm_write_floor(server.url(floor_db))
-            server.drop_database(floor_db)
-            say(f"ORM write floor: {floor['rows']:,} transitions' rows in batches of 200 = {floor['per_s']:,.1f}/s")
             server.drop_database(seed)
             one = through[1]["run"]["workers"][0]
             rate1, rate2 = (n / through[k]["run"]["wall_s"] for k in (1, 2))
@@ -837,8 +769,6 @@ def main(argv: list[str] | None = None) -> int:
                     else 1000 * through[1]["run"]["server_cpu_s"] / max(one["transitions"], 1), 2),
                 "other_load_cores_1w": _round(through[1]["run"].get("other_load_cores"), 2),
                 "other_load_cores_2w": _round(through[2]["run"].get("other_load_cores"), 2),
-                "orm_write_floor_per_s": round(floor["per_s"], 1),
-                "orm_write_floor_cpu_ms_per_transition": round(floor["cpu_ms_per_transition"], 2),
             })
 
         # -- scale: the same number due among few and among many members
@@ -878,7 +808,6 @@ def main(argv: list[str] | None = None) -> int:
         out["raw_insert_commit_rounds"] = raw_rounds
         if "transitions_per_s_1w" in out:
             out["ratio_to_raw"] = round(out["transitions_per_s_1w"] / raw_per_s, 4)
-            out["orm_write_floor_ratio_to_raw"] = round(out["orm_write_floor_per_s"] / raw_per_s, 4)
         out.update({
             "checks_ok": bool(checks) and all(checks),
             "postgres": server.server_version(),
