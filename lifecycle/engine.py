@@ -6,7 +6,8 @@ most one status transition with actor ``system`` and the deadline's rule, record
 finding, closes the deadlines (breached when the rule held, met when it no longer did, D6),
 and opens the successors of recurring checks. Firing twice is a no-op.
 
-``tick(now)`` claims due deadlines in breach order, in batches, and fires each.
+``tick(now)`` claims due deadlines in breach order, in batches, and fires each batch in one
+transaction (``lifecycle.batch``), with the same ``judge`` and ``settle`` as ``fire_deadline``.
 """
 
 from __future__ import annotations
