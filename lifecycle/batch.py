@@ -299,8 +299,8 @@ def fire_batch(deadline_ids: list[int] | None = None, *, uow: UnitOfWork, now: p
                busy: set[int] | None = None, claim: Callable[[Session], list[int]] | None = None) -> BatchResult:
     """Fire the due groups of the members these claimed deadlines belong to, in one transaction.
 
-    ``claim`` claims the deadlines in the batch's own transaction instead (PostgreSQL: skip-locked
-    until it commits, so that concurrent ticks take different batches). ``busy`` as for
+    ``claim`` claims the deadlines in the batch's own transaction instead (see ``engine.claim_due``
+    with ``lock_members``: concurrent ticks then take different members). ``busy`` as for
     ``engine.fire_deadline``: members another transaction holds are skipped and added to it.
     Claimed deadlines whose groups need more than rows are returned in ``deferred``.
     """

@@ -407,19 +407,28 @@ def _transition_row(r: TransitionRecord) -> dict:
 # ---------------------------------------------------------------- claiming and ticking
 
 
-def claim_due(session: Session, now, *, limit: int, exclude: set[int] | frozenset = frozenset()) -> list[int]:
-    """Ids of pending deadlines due (breached or owing a reminder) as of ``now``, in breach order.
+def claim_due(session: Session, now, *, limit: int, exclude: set[int] | frozenset = frozenset(),
+              lock_members: bool = False) -> list[int]:
+    """Ids of pending deadlines due as of ``now``: breached ones in breach order, else those owing a reminder.
 
-    PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so that several schedulers share the work.
+    PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so that several schedulers share the work; with
+    ``lock_members`` the lock is taken on the deadlines' members instead, for a caller that fires
+    them in the same transaction (it then holds what every unit of work on those members locks
+    first, so two such callers take different members and never wait on each other).
     """
     dialect = session.get_bind().dialect.name
     ids: list[int] = []
-    for condition in (Deadline.breach_at <= now, Deadline.next_reminder_at <= now):
+    # Reminders in reminder order, so that the claim walks the index on next_reminder_at and stops
+    # at the first one still ahead, however many pending deadlines there are.
+    for condition, order in ((Deadline.breach_at <= now, Deadline.breach_at),
+                             (Deadline.next_reminder_at <= now, Deadline.next_reminder_at)):
         stmt = (select(Deadline.id).where(Deadline.status == DeadlineStatus.pending.value, condition)
-                .order_by(Deadline.breach_at, Deadline.id).limit(limit))
+                .order_by(order, Deadline.id).limit(limit))
         if exclude:
             stmt = stmt.where(Deadline.id.not_in(exclude))
-        if dialect == "postgresql":
+        if dialect == "postgresql" and lock_members:
+            stmt = stmt.join(Member, Member.id == Deadline.member_id).with_for_update(of=Member, skip_locked=True)
+        elif dialect == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)
         ids += [i for i in session.scalars(stmt) if i not in ids]
         if ids:
@@ -461,9 +470,10 @@ def tick(now: pendulum.DateTime, *, session_factory: sessionmaker, clock: Clock,
     while True:
         busy: set[int] = set()  # members another scheduler is firing: skipped here, claimed again after
         try:
-            # Claimed in the batch's own transaction: concurrent ticks skip each other's batches.
+            # Claimed in the batch's own transaction, locking the members: concurrent ticks take
+            # different members.
             result = fire_batch(uow=UnitOfWork(session_factory), now=clock.now(), busy=busy,
-                                claim=lambda s: claim_due(s, now, limit=batch, exclude=failed))
+                                claim=lambda s: claim_due(s, now, limit=batch, exclude=failed, lock_members=True))
         except BatchFailed as exc:
             log.exception("batch_failed", deadlines=len(exc.claimed))
             result = BatchResult(claimed=exc.claimed, deferred=exc.claimed)
