@@ -9,6 +9,7 @@ two-year jump also checks its D5 chain against the calendar functions.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pendulum
 import pytest
@@ -774,6 +775,34 @@ def test_a_tick_in_batches_writes_what_firing_each_deadline_alone_writes(world):
     for b, a in zip(batched, alone, strict=True):
         assert outcome(b) == outcome(a)
     assert [t[0] for t in system_trail(world, batched[0])] == ["become_inactive", "place_on_probation", "revoke"]
+    with world.session() as s:
+        assert audit.verify(s).ok
+
+
+def test_d6_two_ticks_at_once_in_small_batches_fire_each_members_chain_exactly_once(world):
+    members = [world.co_creating(f"town-{i}") for i in range(12)]
+    now = utc("2029-01-11T00:00:00")  # each member's R5.1, then R6.1, then R6.5 are all due
+    world.clock.set(now)
+    reports, errors = [], []
+
+    def run():
+        try:
+            reports.append(engine.tick(now, session_factory=world.factory, clock=FixedClock(now), batch=3))
+        except Exception as exc:  # pragma: no cover - reported by the assertion below
+            errors.append(exc)
+
+    with capture_logs() as logs:
+        threads = [threading.Thread(target=run) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+    assert errors == []
+    assert [e["event"] for e in logs if e.get("log_level") == "error"] == []  # no failed batch, no deadlock
+    assert sum(len(r.transitions) for r in reports) == 3 * len(members)
+    for m in members:
+        assert [t[3] for t in system_trail(world, m)] == ["R5.1", "R6.1", "R6.5"]
+        assert len(letters(world, m, "revoked")) == 2
     with world.session() as s:
         assert audit.verify(s).ok
 
