@@ -59,6 +59,8 @@ class MemberRow:
 
 @dataclass(slots=True, eq=False)
 class DeadlineRow:
+    """A deadline as the rules see it; ``id`` is None for one opened in this batch."""
+
     id: int | None
     member_id: int
     subject_type: str
@@ -76,11 +78,17 @@ class DeadlineRow:
 
 @dataclass(slots=True, eq=False)
 class PlanRow:
+    """The plan a deadline is about, or the member's current plan."""
+
     id: int
     status: str
     coalition_id: int | None
     filed_on: Any
     end_on: Any
+    loaded_status: str = ""  # as read, so that only a changed plan is written
+
+    def __post_init__(self) -> None:
+        self.loaded_status = self.status
 
 
 class PendingRecord(SimpleNamespace):
@@ -95,6 +103,8 @@ def _id(ref) -> int | None:
 
 @dataclass
 class BatchResult:
+    """What a batch did, for ``tick`` to report, log and go on from."""
+
     reports: list[FireReport] = field(default_factory=list)  # one per member whose group was fired
     deferred: list[int] = field(default_factory=list)  # claimed ids for ``engine.fire_deadline``, in claim order
     claimed: list[int] = field(default_factory=list)  # the batch's deadlines, in claim order
@@ -112,7 +122,7 @@ class _Batch:
         self.pending: dict[int, list[DeadlineRow]] = {}
         self.plans: dict[int, PlanRow] = {}
         self.records: list[tuple[int, PendingRecord]] = []  # (member id, record)
-        self.fired: list[MemberRow] = []
+        self.fired: dict[int, MemberRow] = {}  # members a transition was fired on, by id
         self.opened: list[tuple[DeadlineRow, dict]] = []
         self.findings: list[dict] = []
         self.events: list[dict] = []
@@ -151,9 +161,9 @@ class _Batch:
                 self.events += outbox.status_events(member_id, record)
         rows.update(Member.__table__, [
             {"id": m.id, "state": m.state, "state_since": m.state_since, "voluntary_inactivity": m.voluntary_inactivity,
-             "inactivity_rule": m.inactivity_rule, "probation_rule": m.probation_rule} for m in self.fired])
+             "inactivity_rule": m.inactivity_rule, "probation_rule": m.probation_rule} for m in self.fired.values()])
         rows.update(ActionPlan.__table__, [{"id": p.id, "status": p.status}
-                                           for p in self.plans.values() if p.status == "revoked"])
+                                           for p in self.plans.values() if p.status != p.loaded_status])
         rows.update(Deadline.__table__, [
             {"id": d.id, "status": d.status, "closed_at": d.closed_at, "closed_by": _id(d.closed_by),
              "next_reminder_at": d.next_reminder_at}
@@ -260,7 +270,7 @@ class _BatchContext:
         self.head = (record.seq, record.hash)
         self.records.append(record)
         batch.records.append((entity.id, record))
-        batch.fired.append(entity)
+        batch.fired[entity.id] = entity
         pending = batch.pending[entity.id]
         closes, opens = obligations.table_actions("member", trigger, self.rule)
         for kinds, status in closes:
