@@ -130,7 +130,7 @@ class _Batch:
     # ------------------------------------------------ what ``settle`` and the machine call
 
     def context(self, member: MemberRow, *, at, recorded_at, rule, reason, head) -> "_BatchContext":
-        return _BatchContext(self, member, now=at, recorded_at=recorded_at, rule=rule, reason=reason, head=head)
+        return _BatchContext(self, now=at, recorded_at=recorded_at, rule=rule, reason=reason, head=head)
 
     def current_plan(self, member: MemberRow) -> PlanRow | None:
         return self.plans.get(member.current_plan_id)
@@ -168,7 +168,11 @@ class _Batch:
             {"id": d.id, "status": d.status, "closed_at": d.closed_at, "closed_by": _id(d.closed_by),
              "next_reminder_at": d.next_reminder_at}
             for ds in self.pending.values() for d in ds if d.id is not None and d.status != PENDING])
-        rows.insert(Deadline.__table__, [{**values, "opened_by": _id(values["opened_by"])} for _, values in self.opened])
+        # As they stand now: a later transition of the same member in this batch may have closed one.
+        rows.insert(Deadline.__table__, [
+            {**values, "opened_by": _id(values["opened_by"]), "status": row.status, "closed_at": row.closed_at,
+             "closed_by": _id(row.closed_by), "next_reminder_at": row.next_reminder_at}
+            for row, values in self.opened])
         rows.insert(Finding.__table__, [{**f, "transition_id": _id(f["transition_id"])} for f in self.findings])
         rows.insert(OutboxEvent.__table__, self.events)
 
@@ -256,8 +260,8 @@ class _BatchContext:
     actor = SYSTEM
     evidence = ()
 
-    def __init__(self, batch: _Batch, member: MemberRow, *, now, recorded_at, rule, reason, head) -> None:
-        self.batch, self.member = batch, member
+    def __init__(self, batch: _Batch, *, now, recorded_at, rule, reason, head) -> None:
+        self.batch = batch
         self.now, self.recorded_at, self.rule, self.reason, self.head = now, recorded_at, rule, reason, head
         self.records: list[PendingRecord] = []
 
@@ -292,7 +296,8 @@ class _BatchContext:
                 now=self.now, opened_by=record, reminders=batch.reminder_days)
             row = DeadlineRow(id=None, member_id=entity.id, subject_type=subject[0], subject_id=subject[1],
                               kind=values["kind"], rule_id=values["rule_id"], due_on=values["due_on"],
-                              breach_at=values["breach_at"], opened_at=self.now)
+                              breach_at=values["breach_at"], opened_at=self.now,
+                              next_reminder_at=values["next_reminder_at"])
             pending.append(row)
             batch.opened.append((row, values))
 
