@@ -104,14 +104,16 @@ def append(
     return record
 
 
-def head_and_latest(session: Session, subject_type: str, subject_id: int):
-    """The chain's last (seq, hash) and its latest business time, in one statement; None for no chain."""
-    mine = (TransitionRecord.subject_type == subject_type, TransitionRecord.subject_id == subject_id)
-    latest = select(func.max(TransitionRecord.business_time)).where(*mine).scalar_subquery()
-    return session.execute(
-        select(TransitionRecord.seq, TransitionRecord.hash, latest.label("latest"))
-        .where(*mine).order_by(TransitionRecord.seq.desc()).limit(1)
-    ).first()
+def heads(session: Session, subject_type: str, subject_ids: list[int]) -> dict[int, tuple[int, str, pendulum.DateTime]]:
+    """Each subject's chain head (seq, hash) and its latest business time, in one statement; absent: no chain."""
+    t = TransitionRecord
+    last = (select(t.subject_id, func.max(t.seq).label("seq"), func.max(t.business_time).label("latest"))
+            .where(t.subject_type == subject_type, t.subject_id.in_(subject_ids))
+            .group_by(t.subject_id).subquery())
+    rows = session.execute(select(t.subject_id, t.seq, t.hash, last.c.latest)
+                           .join(last, (t.subject_id == last.c.subject_id) & (t.seq == last.c.seq))
+                           .where(t.subject_type == subject_type))
+    return {r.subject_id: (r.seq, r.hash, r.latest) for r in rows}
 
 
 def history(session: Session, subject_type: str, subject_id: int) -> list[TransitionRecord]:

@@ -278,16 +278,15 @@ class _BatchContext:
         pending = batch.pending[entity.id]
         closes, opens = obligations.table_actions("member", trigger, self.rule)
         for kinds, status in closes:
-            wanted = None if kinds is None else {
-                (k.value, obligations.subject_of(k, entity, entity)) for k in kinds}
-            for d in pending:
-                if d.status == PENDING and (wanted is None or (d.kind, (d.subject_type, d.subject_id)) in wanted):
-                    d.status, d.closed_at, d.closed_by = status.value, self.now, record
+            closed = (obligations.matching(pending, None) if kinds is None else
+                      [d for k in kinds
+                       for d in obligations.matching(pending, {k.value}, obligations.subject_of(k, entity, entity))])
+            for d in closed:
+                d.status, d.closed_at, d.closed_by = status.value, self.now, record
         plan = batch.current_plan(entity)
         for kind in opens:
             subject = obligations.subject_of(kind, entity, entity)
-            if any(d.status == PENDING and d.kind == kind.value and (d.subject_type, d.subject_id) == subject
-                   for d in pending):
+            if obligations.matching(pending, {kind.value}, subject):
                 continue  # an identical obligation is pending already: kept rather than doubled
             tz = entity.time_zone
             values = obligations.deadline_values(
@@ -360,7 +359,7 @@ def _fire_claimed(uow: UnitOfWork, result: BatchResult, *, now: pendulum.DateTim
         batch.plans = {p.id: PlanRow(**p._mapping) for p in s.execute(
             select(ActionPlan.id, ActionPlan.status, ActionPlan.coalition_id, ActionPlan.filed_on,
                    ActionPlan.end_on).where(ActionPlan.id.in_(plan_ids)))}
-    heads = _heads(s, list(members))
+    heads = audit.heads(s, "member", list(members))
 
     # Claimed deadlines in claim (breach) order, as fire_deadline would take them one by one; a
     # member's later group fires after its earlier one, chained to the record that one made.
@@ -415,15 +414,3 @@ def _lock_members(s: Session, ids: list[int], *, skip_locked: bool) -> dict[int,
         .where(Member.id.in_(ids)).order_by(Member.id)
         .with_for_update(of=Member, skip_locked=skip_locked))
     return {r.id: MemberRow(**r._mapping) for r in rows}
-
-
-def _heads(s: Session, member_ids: list[int]) -> dict[int, tuple[int, str, pendulum.DateTime]]:
-    """Each member's audit chain head (seq, hash) and latest business time, in one statement."""
-    t = TransitionRecord
-    last = (select(t.subject_id, func.max(t.seq).label("seq"), func.max(t.business_time).label("latest"))
-            .where(t.subject_type == "member", t.subject_id.in_(member_ids))
-            .group_by(t.subject_id).subquery())
-    rows = s.execute(select(t.subject_id, t.seq, t.hash, last.c.latest)
-                     .join(last, (t.subject_id == last.c.subject_id) & (t.seq == last.c.seq))
-                     .where(t.subject_type == "member"))
-    return {r.subject_id: (r.seq, r.hash, r.latest) for r in rows}

@@ -273,8 +273,8 @@ def fire_deadline(deadline_id: int, *, uow: UnitOfWork, clock: Clock, busy: set[
         at = d.breach_at
         # A tick that runs late, after a later action on the member, must not write history out of order:
         # the rule is judged as things stand, so it takes effect no earlier than the member's last transition.
-        chain = audit.head_and_latest(s, "member", member.id)
-        effective = max(at, chain.latest) if chain is not None else at
+        chain = audit.heads(s, "member", [member.id]).get(member.id)  # (seq, hash, latest business time)
+        effective = max(at, chain[2]) if chain is not None else at
         recorded_at = uow.recorded_at()
         s.info.pop("opened_deadlines", None)  # obligations.open_deadline lists here what this fire opens
         group = [p for p in pending if p.breach_at == at]
@@ -282,7 +282,7 @@ def fire_deadline(deadline_id: int, *, uow: UnitOfWork, clock: Clock, busy: set[
         state_before = member.state
         report.deadlines = len(group)
         record = settle(_SessionPort(uow), member, verdicts, at=at, effective=effective, recorded_at=recorded_at,
-                        head=(chain.seq, chain.hash) if chain is not None else None, report=report)
+                        head=chain[:2] if chain is not None else None, report=report)
 
         # Recurring checks open their successor while the member is in the programme.
         for v in verdicts:

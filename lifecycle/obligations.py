@@ -38,9 +38,20 @@ def remember_pending(session: Session, member_id: int, pending: list[Deadline]) 
     session.info.setdefault(PENDING_KEY, {})[member_id] = pending
 
 
+def matching(deadlines, kinds: set[str] | None, subject: tuple[str, int] | None = None) -> list:
+    """The pending ones among ``deadlines`` of these kinds (all when None) about ``subject`` (any when None).
+
+    ``deadlines`` are mapped rows or the batch writer's rows: the command's unit of work and
+    the deadline engine's batch decide what the deadline table closes or keeps with it.
+    """
+    return [d for d in deadlines if d.status == DeadlineStatus.pending.value
+            and (kinds is None or d.kind in kinds)
+            and (subject is None or (d.subject_type, d.subject_id) == subject)]
+
+
 def _known_pending(session: Session, member_id: int) -> list[Deadline] | None:
-    known = session.info.get(PENDING_KEY, {}).get(member_id)
-    return None if known is None else [d for d in known if d.status == DeadlineStatus.pending.value]
+    """The member's deadlines loaded and locked by the caller (``remember_pending``), or None; ``matching`` filters."""
+    return session.info.get(PENDING_KEY, {}).get(member_id)
 
 
 def table_actions(subject_type: str, trigger: str, rule: str | None):
@@ -125,8 +136,7 @@ def open_deadline(
     """Open an obligation; an identical pending one is kept rather than doubled."""
     known = _known_pending(session, member.id)
     if known is not None:
-        existing = next((d for d in known if d.subject_type == subject_type and d.subject_id == subject_id
-                         and d.kind == kind.value), None)
+        existing = next(iter(matching(known, {kind.value}, (subject_type, subject_id))), None)
     else:
         existing = session.scalars(
             select(Deadline).where(
@@ -196,8 +206,7 @@ def close(
     kinds = None if kind is None else {k.value for k in ((kind,) if isinstance(kind, DeadlineKind) else kind)}
     known = _known_pending(session, member_id)
     if known is not None:
-        closed = [d for d in known if (kinds is None or d.kind in kinds)
-                  and (subject is None or (d.subject_type, d.subject_id) == subject)]
+        closed = matching(known, kinds, subject)
     else:
         stmt = select(Deadline).where(Deadline.member_id == member_id,
                                       Deadline.status == DeadlineStatus.pending.value)
