@@ -22,7 +22,7 @@ from lifecycle.models import Comment, ConcernCase, InactivityRequest, Jurisdicti
 from policies.errors import InvalidInput, NotFound
 from policies.vocabularies import LOS_POINTS
 from web.pages.access import check_csrf, support_unit
-from web.pages.actions import run_use_case, text
+from web.pages.actions import refusal_status, run_use_case, text
 from web.pages.rendering import render
 from web.pages.routing import PageRoute, error_page, reading, services
 
@@ -225,10 +225,9 @@ def _board_with_refusal(request: Request, who, refusal: dict) -> Response:
         board = public.dashboard(s, now=clock.now())
         pending_comments = _pending_comments(s)
         cases = _open_cases(s)
-    status = 400 if refusal.get("type") in ("InvalidInput", "NotFound") else 409
     return render(request, "staff/dashboard.html", {"board": board, "comments": pending_comments, "cases": cases,
                                                     "notice": None, "refusal": refusal},
-                  status_code=status, principal=who)
+                  status_code=refusal_status(refusal), principal=who)
 
 
 # The generic action routes come last: Starlette matches in order, and the fixed paths above must win.
@@ -259,6 +258,6 @@ async def perform(request: Request, subject: str, ident: int, name: str) -> Resp
         return _confirm(request, who, action, ident, values=values, refusal=exc.as_dict(), status_code=400)
     _, refusal = run_use_case(request, action.handler, command)
     if refusal is not None:
-        status = 400 if refusal["type"] in ("InvalidInput", "NotFound") else 409
-        return _confirm(request, who, action, ident, values=values, refusal=refusal, status_code=status)
+        return _confirm(request, who, action, ident, values=values, refusal=refusal,
+                        status_code=refusal_status(refusal))
     return RedirectResponse(f"/dashboard/members/{member_id}?notice=done", status_code=303)

@@ -17,7 +17,7 @@ from policies.assessments import COCREATION_REQUIREMENTS
 from policies.errors import InvalidInput
 from policies.vocabularies import COMPLETION_LEVELS, IMPACT_LEVELS, PUBLIC_INFLUENCE
 from web.pages.access import Forbidden, check_csrf, monitoring_for, signed_in
-from web.pages.actions import run_use_case, text
+from web.pages.actions import form_values, refusal_status, run_use_case, text
 from web.pages.rendering import render
 from web.pages.routing import PageRoute, member_brief, role_home
 
@@ -96,7 +96,7 @@ async def file(request: Request, member_id: int, slug: str) -> Response:
     kind = _kind(slug)
     await check_csrf(request)
     form = await request.form()
-    values: dict[str, Any] = {k: v for k, v in form.items() if k != "csrf_token"}
+    values: dict[str, Any] = form_values(form)
     values["unmet_requirements"] = form.getlist("unmet_requirements")
     brief = member_brief(request, member_id)
     initial = [x for x in brief["commitments"] if not x["replacement"] and x["state"] != "withdrawn"]
@@ -108,6 +108,5 @@ async def file(request: Request, member_id: int, slug: str) -> Response:
                                commitment_id=commitment_id, unmet_requirements=unmet)
     _, refusal = run_use_case(request, handlers.file_assessment, command)
     if refusal is not None:
-        status = 400 if refusal["type"] in ("InvalidInput", "NotFound", "RatingInvalid") else 409
-        return _page(request, who, member_id, kind, values=values, refusal=refusal, status_code=status)
+        return _page(request, who, member_id, kind, values=values, refusal=refusal, status_code=refusal_status(refusal))
     return RedirectResponse(f"/monitoring/members/{member_id}?notice=assessment_filed", status_code=303)

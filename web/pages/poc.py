@@ -17,7 +17,7 @@ from lifecycle import commands as c, handlers
 from policies.errors import InvalidInput
 from policies.vocabularies import EVIDENCE_KINDS, MEETING_PHASES, MILESTONE_STATUSES
 from web.pages.access import Forbidden, check_csrf, poc_for, signed_in
-from web.pages.actions import run_use_case, text
+from web.pages.actions import form_values, refusal_status, run_use_case, text
 from web.pages.rendering import render
 from web.pages.routing import PageRoute, member_brief, role_home
 
@@ -81,7 +81,7 @@ async def tracker_post(request: Request, member_id: int) -> Response:
     who = poc_for(request, member_id)
     await check_csrf(request)
     form = await request.form()
-    values = {k: v for k, v in form.items() if k != "csrf_token"}
+    values = form_values(form)
     brief = member_brief(request, member_id)
     try:
         evidence = links(text(form, "evidence"))
@@ -99,8 +99,8 @@ async def tracker_post(request: Request, member_id: int) -> Response:
                                     changes=tuple(changes))
     update_id, refusal = run_use_case(request, handlers.record_tracker_update, command)
     if refusal is not None:
-        status = 400 if refusal["type"] in ("InvalidInput", "NotFound") else 409
-        return _tracker_page(request, who, member_id, values=values, refusal=refusal, status_code=status)
+        return _tracker_page(request, who, member_id, values=values, refusal=refusal,
+                             status_code=refusal_status(refusal))
     # The links were checked above, so attaching them cannot be refused after the update is filed.
     for url in evidence:
         run_use_case(request, handlers.add_evidence, c.AddEvidence(
@@ -135,7 +135,7 @@ async def meeting_post(request: Request, member_id: int) -> Response:
     who = poc_for(request, member_id)
     await check_csrf(request)
     form = await request.form()
-    values = {k: v for k, v in form.items() if k != "csrf_token"}
+    values = form_values(form)
     try:
         try:
             held_on = dt.date.fromisoformat(text(form, "held_on"))
@@ -150,8 +150,8 @@ async def meeting_post(request: Request, member_id: int) -> Response:
         return _meeting_page(request, who, member_id, values=values, refusal=exc.as_dict(), status_code=400)
     _, refusal = run_use_case(request, handlers.record_meeting, command)
     if refusal is not None:
-        status = 400 if refusal["type"] in ("InvalidInput", "NotFound") else 409
-        return _meeting_page(request, who, member_id, values=values, refusal=refusal, status_code=status)
+        return _meeting_page(request, who, member_id, values=values, refusal=refusal,
+                             status_code=refusal_status(refusal))
     return RedirectResponse(f"/poc/members/{member_id}?notice=meeting_recorded", status_code=303)
 
 
@@ -176,12 +176,12 @@ async def inactivity_post(request: Request, member_id: int) -> Response:
     who = poc_for(request, member_id)
     await check_csrf(request)
     form = await request.form()
-    values = {k: v for k, v in form.items() if k != "csrf_token"}
+    values = form_values(form)
     command = c.RequestVoluntaryInactivity(member_id=member_id, reason=text(form, "reason"),
                                            stakeholders_consulted=form.get("stakeholders_consulted") == "yes",
                                            actor=who.actor)
     _, refusal = run_use_case(request, handlers.request_voluntary_inactivity, command)
     if refusal is not None:
-        status = 400 if refusal["type"] in ("InvalidInput", "NotFound") else 409
-        return _inactivity_page(request, who, member_id, values=values, refusal=refusal, status_code=status)
+        return _inactivity_page(request, who, member_id, values=values, refusal=refusal,
+                                status_code=refusal_status(refusal))
     return RedirectResponse(f"/poc/members/{member_id}?notice=inactivity_requested", status_code=303)
