@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pgserver import ENV_URL, PostgresServer
-from procs import Services
+from procs import Services, start_or_fail
 from redisserver import RedisServer
 
 TEMPLATE_DATABASE = "ogp_template"
@@ -35,22 +35,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     server = PostgresServer.from_environment()
-    try:
-        server.start()
-    except Exception as exc:  # noqa: BLE001 - whatever the cause, the run must fail, never skip
-        server.stop()
-        reason = str(exc)
-    else:
-        reason = None
-    if reason is not None:
-        # Failed outside the except block, so the report shows the reason without a traceback chain.
-        pytest.fail(
-            f"The PostgreSQL test server could not be started, and tests marked `postgres` need it.\n"
-            f"{reason}\n"
-            f"Install it with `make system-deps`, point {ENV_URL} at a running server, "
-            "or leave those tests out with -m 'not postgres'.",
-            pytrace=False,
-        )
+    start_or_fail(server, stop=server.stop, failure=(
+        "The PostgreSQL test server could not be started, and tests marked `postgres` need it.\n{reason}\n"
+        f"Install it with `make system-deps`, point {ENV_URL} at a running server, "
+        "or leave those tests out with -m 'not postgres'."))
     yield server
     server.stop()
 
@@ -110,19 +98,9 @@ def db_url(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
     server = RedisServer()
-    try:
-        server.start()
-    except Exception as exc:  # noqa: BLE001 - whatever the cause, the run must fail, never skip
-        server.close()
-        reason = str(exc)
-    else:
-        reason = None
-    if reason is not None:
-        pytest.fail(
-            f"The Redis test server could not be started, and the tests using `redis_server` need it.\n{reason}\n"
-            "Install it with `make system-deps` (it installs redis-server).",
-            pytrace=False,
-        )
+    start_or_fail(server, stop=server.close, failure=(
+        "The Redis test server could not be started, and the tests using `redis_server` need it.\n{reason}\n"
+        "Install it with `make system-deps` (it installs redis-server)."))
     yield server
     server.close()
 

@@ -1,4 +1,4 @@
-"""Real ``ogp-lifecycle`` processes for the fault and letter tests: started as subprocesses, always reaped."""
+"""Real servers and ``ogp-lifecycle`` processes for the tests: started for real or the run fails, always reaped."""
 
 from __future__ import annotations
 
@@ -11,6 +11,23 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
+
+def start_or_fail(server, *, stop, failure: str):
+    """Start a test server and return it; if it cannot start, stop what did and fail the run, never skip.
+
+    ``failure`` says what could not start and how to install it; ``{reason}`` in it is the error.
+    """
+    try:
+        server.start()
+    except Exception as exc:  # noqa: BLE001 - whatever the cause, the run must fail, never skip
+        stop()
+        reason = f"{type(exc).__name__}: {exc}"
+    else:
+        return server
+    # Failed outside the except block, so the report shows the reason without a traceback chain.
+    pytest.fail(failure.format(reason=reason), pytrace=False)
 
 
 def console_script() -> str:

@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "letters"))
 
 from lettercli import LettersCli  # noqa: E402
 from letterworld import MAIL_DOMAIN, SUPPORT_UNIT  # noqa: E402
-from smtpserver import SmtpServer  # noqa: E402
+from smtpserver import SmtpServer, start_smtp_server  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 CALL = "Call 2027"
@@ -24,12 +24,7 @@ POC = "maire@riviere.example"
 
 @pytest.fixture
 def smtp_server() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    try:
-        server.start()
-    except Exception as exc:  # noqa: BLE001 - whatever the cause, the run must fail, never skip
-        server.stop()
-        pytest.fail(f"The test SMTP server (aiosmtpd on 127.0.0.1) could not be started: {exc!r}", pytrace=False)
+    server = start_smtp_server()
     yield server
     server.stop()
 

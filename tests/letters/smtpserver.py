@@ -7,8 +7,6 @@ hears the server's acceptance.
 
 from __future__ import annotations
 
-import pytest
-
 import asyncio
 import email
 import socket
@@ -19,6 +17,8 @@ from collections import Counter
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
+
+from procs import start_or_fail
 
 
 class SmtpServerError(RuntimeError):
@@ -167,12 +167,6 @@ class SmtpServer:
 
 def start_smtp_server(**kw) -> SmtpServer:
     server = SmtpServer(**kw)
-    try:
-        server.start()
-    except Exception as exc:  # noqa: BLE001 - whatever the cause, the run must fail, never skip
-        server.stop()
-        reason = f"{type(exc).__name__}: {exc}"
-    else:
-        return server
-    pytest.fail(f"The test SMTP server (aiosmtpd on 127.0.0.1) could not be started, and the letter tests need "
-                f"it.\n{reason}\nInstall the test extras with `pip install -e .[test]` (aiosmtpd).", pytrace=False)
+    return start_or_fail(server, stop=server.stop, failure=(
+        "The test SMTP server (aiosmtpd on 127.0.0.1) could not be started, and the letter tests need it.\n"
+        "{reason}\nInstall the test extras with `pip install -e .[test]` (aiosmtpd)."))
