@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 
 FORMATS = ("csv", "json")
+MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}  # the Content-Type of each format
 
 
 def text_chunks(rows: Iterable[dict], fmt: str, fields: Sequence[str], *, rows_per_chunk: int = 1000) -> Iterator[str]:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.orm import Session
 
-from lifecycle import audit as audit_trail, queries
+from lifecycle import audit as audit_trail, exports, queries
 from web.auth import Principal, read_factory
 from web.deps import Id, access, db, read_audit, require_support_unit
 from web.schemas import AuditRecordRead, LetterDetailRead, LetterRead, VerifyRead
@@ -42,8 +42,7 @@ def export_history(request: Request, who: Reader,
         with factory() as session:
             yield from audit_trail.export_chunks(audit_trail.iter_records(session), format)
 
-    media = "text/csv; charset=utf-8" if format == "csv" else "application/json"
-    return StreamingResponse(chunks(), media_type=media,
+    return StreamingResponse(chunks(), media_type=exports.MEDIA_TYPES[format],
                              headers={"Content-Disposition": f'attachment; filename="audit.{format}"'})
 
 

@@ -11,7 +11,7 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from sqlalchemy import select
 
 from lifecycle import commands as c, comments, public
-from lifecycle.exports import text_chunks
+from lifecycle.exports import MEDIA_TYPES, text_chunks
 from lifecycle.models import TrackerUpdate
 from policies.errors import InvalidInput
 from web.pages import i18n
@@ -103,8 +103,7 @@ async def post_comment(request: Request, member_id: int, update_id: int) -> Resp
 
 def _export(rows: Iterator[dict], fmt: str, fields: tuple[str, ...], filename: str) -> StreamingResponse:
     headers = {"Content-Disposition": f'inline; filename="{filename}"', "Cache-Control": "no-store"}
-    media = "text/csv; charset=utf-8" if fmt == "csv" else "application/json"
-    return StreamingResponse(text_chunks(rows, fmt, fields), media_type=media, headers=headers)
+    return StreamingResponse(text_chunks(rows, fmt, fields), media_type=MEDIA_TYPES[fmt], headers=headers)
 
 
 @router.get("/exports/members.{fmt}", include_in_schema=False)
