@@ -1,7 +1,8 @@
 """Firing a claimed batch of due deadlines in one transaction, with rows read and written set-wise.
 
-The tick's path. A batch locks its members (``SKIP LOCKED`` on PostgreSQL), reads their pending
-deadlines, audit heads and plans in one statement each, judges every member's due group with
+The tick's path. A batch claims due deadlines and locks their members in one statement
+(``SKIP LOCKED`` on PostgreSQL), reads their pending deadlines, audit heads and plans in
+one statement each, judges every member's due group with
 the engine's own ``judge`` and ``settle`` on plain rows, fires the transitions on the shared
 machines, and writes what they produced with one multi-row statement per table. Exactly-once
 comes from the same place as for ``fire_deadline``: the member's row lock and the deadline's
@@ -108,7 +109,6 @@ class BatchResult:
     reports: list[FireReport] = field(default_factory=list)  # one per member whose group was fired
     deferred: list[int] = field(default_factory=list)  # claimed ids for ``engine.fire_deadline``, in claim order
     claimed: list[int] = field(default_factory=list)  # the batch's deadlines, in claim order
-    busy: bool = False  # some members were held by another transaction
     opened_due: bool = False  # a deadline opened here is due already: claim again before going on
 
 
@@ -309,45 +309,36 @@ class BatchFailed(Exception):
         self.claimed = claimed
 
 
-def fire_batch(deadline_ids: list[int] | None = None, *, uow: UnitOfWork, now: pendulum.DateTime,
-               busy: set[int] | None = None, claim: Callable[[Session], list[int]] | None = None) -> BatchResult:
-    """Fire the due groups of the members these claimed deadlines belong to, in one transaction.
+def fire_batch(claim: Callable[[Session], list[int]], *, uow: UnitOfWork, now: pendulum.DateTime) -> BatchResult:
+    """Claim due deadlines with ``claim`` and fire their members' due groups, all in one transaction.
 
-    ``claim`` claims the deadlines in the batch's own transaction instead (see ``engine.claim_due``
-    with ``lock_members``: concurrent ticks then take different members). ``busy`` as for
-    ``engine.fire_deadline``: members another transaction holds are skipped and added to it.
-    Claimed deadlines whose groups need more than rows are returned in ``deferred``.
+    ``claim`` is ``engine.claim_due`` with ``lock_members``: the batch's members are locked from
+    the claim on, so concurrent ticks take different members. Claimed deadlines whose groups
+    need more than rows are returned in ``deferred``.
     """
     result = BatchResult()
     with uow:
-        result.claimed = claim(uow.session) if claim is not None else list(deadline_ids or ())
+        result.claimed = claim(uow.session)
         if not result.claimed:
             return result
         try:
-            _fire_claimed(uow, result, now=now, busy=busy)
+            _fire_claimed(uow, result, now=now)
         except Exception as exc:
             raise BatchFailed(result.claimed) from exc
         uow.commit()
     return result
 
 
-def _fire_claimed(uow: UnitOfWork, result: BatchResult, *, now: pendulum.DateTime, busy: set[int] | None) -> None:
+def _fire_claimed(uow: UnitOfWork, result: BatchResult, *, now: pendulum.DateTime) -> None:
     """Lock, read, judge, settle and write the batch's groups (the caller commits)."""
     s = uow.session
-    deadline_ids = result.claimed
     claimed = s.execute(select(Deadline.id, Deadline.member_id)
-                        .where(Deadline.id.in_(deadline_ids), Deadline.status == PENDING)).all()
-    order = {i: n for n, i in enumerate(deadline_ids)}
+                        .where(Deadline.id.in_(result.claimed), Deadline.status == PENDING)).all()
+    order = {i: n for n, i in enumerate(result.claimed)}
     claimed.sort(key=lambda r: order[r.id])
-    member_ids = list(dict.fromkeys(r.member_id for r in claimed if busy is None or r.member_id not in busy))
-    if not member_ids:
+    if not claimed:
         return
-    members = _lock_members(s, member_ids, skip_locked=busy is not None)
-    if busy is not None and len(members) < len(member_ids):
-        busy.update(i for i in member_ids if i not in members)
-        result.busy = True
-    if not members:
-        return
+    members = _lock_members(s, list(dict.fromkeys(r.member_id for r in claimed)))
     batch = _Batch(s, uow.recorded_at())
     for d in s.execute(select(*_DEADLINE_COLUMNS).where(Deadline.member_id.in_(list(members)),
                                                        Deadline.status == PENDING)
@@ -364,11 +355,11 @@ def _fire_claimed(uow: UnitOfWork, result: BatchResult, *, now: pendulum.DateTim
     # Claimed deadlines in claim (breach) order, as fire_deadline would take them one by one; a
     # member's later group fires after its earlier one, chained to the record that one made.
     for entry in claimed:
-        member = members.get(entry.member_id)
+        member = members[entry.member_id]
         pending = batch.pending.get(entry.member_id, [])
         first = next((d for d in pending if d.id == entry.id and d.status == PENDING), None)
-        if member is None or first is None:
-            continue  # held by another transaction, or fired or closed meanwhile
+        if first is None:
+            continue  # closed by an earlier group of this batch
         group = [d for d in pending if d.status == PENDING and d.breach_at == first.breach_at]
         if first.breach_at > now or any(d.kind not in ROW_KINDS for d in group):
             result.deferred.append(entry.id)
@@ -403,8 +394,8 @@ def _plan_of(batch: _Batch, member: MemberRow, d: DeadlineRow) -> PlanRow | None
     return batch.plans.get(d.subject_id if d.subject_type == "plan" else member.current_plan_id)
 
 
-def _lock_members(s: Session, ids: list[int], *, skip_locked: bool) -> dict[int, MemberRow]:
-    """Lock the members (skipping those another transaction holds, when asked), members first as handlers do."""
+def _lock_members(s: Session, ids: list[int]) -> dict[int, MemberRow]:
+    """The members, locked (PostgreSQL: the claim holds them already; SQLite: the transaction began IMMEDIATE)."""
     rows = s.execute(
         select(Member.id, Member.state, Member.state_since, Member.voluntary_inactivity, Member.inactivity_rule,
                Member.probation_rule, Member.current_plan_id,
@@ -412,5 +403,5 @@ def _lock_members(s: Session, ids: list[int], *, skip_locked: bool) -> dict[int,
                Jurisdiction.time_zone)
         .join(Jurisdiction, Jurisdiction.id == Member.jurisdiction_id).join(Call, Call.id == Member.call_id)
         .where(Member.id.in_(ids)).order_by(Member.id)
-        .with_for_update(of=Member, skip_locked=skip_locked))
+        .with_for_update(of=Member))
     return {r.id: MemberRow(**r._mapping) for r in rows}

@@ -472,8 +472,8 @@ def tick(now: pendulum.DateTime, *, session_factory: sessionmaker, clock: Clock,
         try:
             # Claimed in the batch's own transaction, locking the members: concurrent ticks take
             # different members.
-            result = fire_batch(uow=UnitOfWork(session_factory), now=clock.now(), busy=busy,
-                                claim=lambda s: claim_due(s, now, limit=batch, exclude=failed, lock_members=True))
+            result = fire_batch(lambda s: claim_due(s, now, limit=batch, exclude=failed, lock_members=True),
+                                uow=UnitOfWork(session_factory), now=clock.now())
         except BatchFailed as exc:
             log.exception("batch_failed", deadlines=len(exc.claimed))
             result = BatchResult(claimed=exc.claimed, deferred=exc.claimed)
