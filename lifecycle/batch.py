@@ -2,9 +2,8 @@
 
 The tick's path. A batch claims due deadlines and locks their members in one statement
 (``SKIP LOCKED`` on PostgreSQL), reads their pending deadlines, audit heads and plans in
-one statement each, judges every member's due group with
-the engine's own ``judge`` and ``settle`` on plain rows, fires the transitions on the shared
-machines, and writes what they produced with one multi-row statement per table. Exactly-once
+one statement each, judges every member's due group with the engine's own ``judge`` and
+``settle`` on plain rows, fires the transitions on the shared machines, and writes what they produced with one multi-row statement per table. Exactly-once
 comes from the same place as for ``fire_deadline``: the member's row lock and the deadline's
 status, both re-read under the lock. One commit serves the whole batch, so the cost of a
 transaction is paid once per batch rather than once per deadline.
