@@ -20,7 +20,7 @@ from lifecycle.models import TransitionRecord
 GENESIS = "0" * 64
 EXPORT_FIELDS = (
     "id", "subject_type", "subject_id", "seq", "from_state", "to_state", "trigger", "actor",
-    "reason", "rule_id", "evidence", "business_time", "recorded_at", "prev_hash", "hash",
+    "reason", "rule_id", "evidence", "business_time", "recorded_at", "prev_hash", "hash", "override",
 )
 
 
@@ -47,6 +47,9 @@ def record_hash(record: TransitionRecord) -> str:
         "recorded_at": _instant(record.recorded_at),
         "prev_hash": record.prev_hash,
     }
+    if getattr(record, "override", False):
+        # D14: hashed only when set, so that every record written before overrides existed keeps its hash.
+        content["override"] = True
     blob = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -81,6 +84,7 @@ def append(
     business_time: pendulum.DateTime,
     recorded_at: pendulum.DateTime,
     head: tuple[int, str] | None = None,
+    override: bool = False,
 ) -> TransitionRecord:
     """Append one record to its subject's chain, in the caller's transaction.
 
@@ -98,7 +102,7 @@ def append(
     record = TransitionRecord(**chained(
         head, subject_type=subject_type, subject_id=subject_id, from_state=from_state, to_state=to_state,
         trigger=trigger, actor=actor, reason=reason, rule_id=rule_id, evidence=evidence,
-        business_time=business_time, recorded_at=recorded_at))
+        business_time=business_time, recorded_at=recorded_at, **({"override": True} if override else {})))
     session.add(record)
     session.flush()
     return record
@@ -202,6 +206,7 @@ def as_row(record: TransitionRecord) -> dict:
         "recorded_at": _instant(record.recorded_at),
         "prev_hash": record.prev_hash,
         "hash": record.hash,
+        "override": bool(getattr(record, "override", False)),
     }
 
 

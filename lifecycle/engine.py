@@ -19,18 +19,17 @@ from dataclasses import dataclass, field
 
 import pendulum
 import structlog
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from lifecycle import audit, obligations, outbox
+from lifecycle import audit, obligations, outbox, standing
 from lifecycle.clock import Clock
 from lifecycle.machines import TransitionContext, fire
-from lifecycle.models import ActionPlan, Commitment, Deadline, Finding, Meeting, Member, TrackerUpdate, TransitionRecord
+from lifecycle.models import ActionPlan, Deadline, Finding, Member, TransitionRecord
 from lifecycle.uow import UnitOfWork
 from policies.calendar import (
     Quarter,
     add_months,
-    breach_instant,
     next_quarter_check_due,
     start_of_local_day,
 )
@@ -38,7 +37,7 @@ from policies.deadlines import MONITORING_DELIVERABLES, DeadlineKind as K, Deadl
 from policies.errors import NotFound
 from policies.machines import ACTIVE_STATES, TERMINAL_MEMBER_STATES, CommitmentState, MemberState
 from policies.notices import DELIVERABLE_RECIPIENTS, MEMBER_RECIPIENTS
-from policies.timed import SEVERITY, QuarterRecord, meeting_finding, quarterly_finding
+from policies.timed import SEVERITY, meeting_finding
 
 log = structlog.get_logger(__name__)
 SYSTEM = "system"
@@ -74,36 +73,6 @@ class FireReport:
 # ---------------------------------------------------------------- judging
 
 
-def _history(session: Session, member: Member) -> list[TransitionRecord]:
-    return list(session.scalars(
-        select(TransitionRecord)
-        .where(TransitionRecord.subject_type == "member", TransitionRecord.subject_id == member.id)
-        .order_by(TransitionRecord.seq)
-    ))
-
-
-def _implementing_throughout(history: list[TransitionRecord], start, end) -> bool:
-    """D3: the member was implementing for the whole of [start, end)."""
-    state = None
-    for r in history:
-        if r.business_time <= start:
-            state = r.to_state
-        elif r.business_time < end and r.to_state != MemberState.implementing:
-            return False
-    return state == MemberState.implementing
-
-
-def _quarter_record(session: Session, member: Member, q: Quarter, history) -> QuarterRecord:
-    tz = member.jurisdiction.time_zone
-    start, end = start_of_local_day(q.start, tz), breach_instant(q.end, tz)
-    updates = list(session.scalars(select(TrackerUpdate).where(
-        TrackerUpdate.member_id == member.id, TrackerUpdate.filed_at >= start, TrackerUpdate.filed_at < end)))
-    completed = session.scalar(select(func.count()).select_from(Commitment).where(
-        Commitment.member_id == member.id, Commitment.completed_on >= q.start, Commitment.completed_on <= q.end)) or 0
-    return QuarterRecord(quarter=q, counts=_implementing_throughout(history, start, end), updated=bool(updates),
-                         progressed=any(u.progress for u in updates) or completed > 0)
-
-
 def _plan_of(session: Session, member: Member, d: Deadline) -> ActionPlan | None:
     return session.get(ActionPlan, d.subject_id) if d.subject_type == "plan" else member.current_plan
 
@@ -120,11 +89,12 @@ def judge(session: Session | None, member, d, plan) -> Verdict:
     if state in TERMINAL_MEMBER_STATES:
         return Verdict(d)
     if kind is K.first_plan:
+        # D11: in orientation as in co-creation, a missed first plan makes the member inactive.
         # D9: a member inactive or on probation still owes its first plan; the finding is recorded, not met.
         if member.current_plan_id is None and state in (MemberState.orientation, MemberState.co_creation,
                                                         MemberState.inactive, MemberState.probation):
-            return Verdict(d, "R5.1", "become_inactive" if state == MemberState.co_creation else None,
-                           f"no action plan filed by {d.due_on.isoformat()}")
+            return Verdict(d, "R5.1", "become_inactive" if state in (MemberState.orientation, MemberState.co_creation)
+                           else None, f"no action plan filed by {d.due_on.isoformat()}")
     elif kind is K.next_plan:
         if not plan_in_force and state in (MemberState.co_creation, MemberState.inactive, MemberState.probation):
             return Verdict(d, "R5.2", "become_inactive" if state == MemberState.co_creation else None,
@@ -138,9 +108,7 @@ def judge(session: Session | None, member, d, plan) -> Verdict:
     elif kind is K.quarterly_tracker_check:
         if plan_in_force:
             later = Quarter.containing(d.due_on)
-            history = _history(session, member)
-            found = quarterly_finding(_quarter_record(session, member, later.previous(), history),
-                                      _quarter_record(session, member, later, history))
+            found = standing.quarters_finding(session, member, plan, later)  # R3.13: over the plan, for the coalition
             verdict = Verdict(d, successor_due=next_quarter_check_due(d.due_on))
             if found:
                 verdict.rule = found
@@ -150,11 +118,9 @@ def judge(session: Session | None, member, d, plan) -> Verdict:
             return verdict
     elif kind is K.meeting_check:
         if plan_in_force:
-            since = add_months(d.due_on, -12)
-            meetings = session.scalar(select(func.count()).select_from(Meeting).where(
-                Meeting.member_id == member.id, Meeting.phase == "implementation",
-                Meeting.non_governmental_participants > 0, Meeting.held_on > since,
-                Meeting.held_on <= d.due_on)) or 0
+            # R3.13: the meetings of every member of a joint plan's coalition count for each of them.
+            meetings = standing.implementation_meetings(session, standing.coalition_of(session, plan, member.id),
+                                                        d.due_on)
             months = (d.due_on.year - plan.filed_on.year) * 12 + d.due_on.month - plan.filed_on.month
             verdict = Verdict(d, successor_due=add_months(plan.filed_on, 12 * (months // 12 + 1)))
             if meeting_finding(meetings):

@@ -32,6 +32,7 @@ class TransitionContext:
     reason: str | None = None
     rule: str | None = None
     evidence: tuple[str, ...] = ()
+    override: bool = False  # D14: a Support Unit action taken although its rule did not hold
     records: list[TransitionRecord] = field(default_factory=list)
     # (subject_type, subject_id) -> its audit chain's (seq, hash), when known in this transaction.
     heads: dict[tuple[str, int], tuple[int, str]] = field(default_factory=dict)
@@ -56,6 +57,7 @@ class TransitionContext:
             business_time=self.now,
             recorded_at=self.recorded_at,
             head=self.heads.get(subject),
+            override=self.override,
         )
         self.heads[subject] = (record.seq, record.hash)
         self.records.append(record)
@@ -71,8 +73,10 @@ def _after(row: TransitionRow, event: EventData) -> None:
     ctx = event.kwargs["ctx"]
     entity = event.model
     source = event.transition.source
-    entity.state_since = ctx.now
-    ctx.transitioned(entity, source=source, dest=event.transition.dest or source, trigger=event.event.name,
+    dest = event.transition.dest or source
+    if dest != source:
+        entity.state_since = ctx.now  # D5: a status is counted from the transition that conferred it
+    ctx.transitioned(entity, source=source, dest=dest, trigger=event.event.name,
                      rule=ctx.rule or row.rule)
 
 

@@ -12,6 +12,7 @@ from lifecycle import outbox
 from lifecycle.models import ActionPlan, Commitment, Deadline, Member, TransitionRecord
 from policies.calendar import breach_instant, local_date, start_of_local_day
 from policies.notices import DEFAULT_REMINDER_DAYS, reminder_days
+from policies.sanctions import plan_due_after_return, plan_owed_on_return
 from policies.deadlines import (
     CANCELS,
     CLOSES_AS_BREACHED,
@@ -31,6 +32,8 @@ from policies.deadlines import (
 # session.info key: member id -> every pending deadline of that member, loaded and locked by the
 # caller in this transaction (the deadline engine does so), so lookups need no query.
 PENDING_KEY = "pending_deadlines"
+# Member transitions that bring a member back from a sanction (R2.7, R2.10).
+RETURNS = frozenset({"resume", "reinstate"})
 
 
 def remember_pending(session: Session, member_id: int, pending: list[Deadline]) -> None:
@@ -100,6 +103,44 @@ def on_transition(ctx, entity, trigger: str, record: TransitionRecord) -> None:
                       due=due_on(kind, anchors(ctx.now, member.jurisdiction.time_zone, plan,
                                                member.first_plan_due or member.call.first_plan_due)),
                       now=ctx.now, by=record)
+    if entity is member and record.to_state != record.from_state:
+        owe_plan_after_return(session, member, record, ctx.now)
+
+
+def owe_plan_after_return(session: Session, member: Member, record: TransitionRecord, now: pendulum.DateTime) -> None:
+    """D10 (D11): a member back in co-creation or orientation without a plan in force owes one.
+
+    The deadline is four months from the return (R5.2's if the member ever filed a plan, R5.1's
+    if it never did). One still pending from before (a voluntary pause within its window) is kept
+    when it falls later, and otherwise moved to the return's date: a return never shortens it.
+    """
+    if record.trigger not in RETURNS:
+        return
+    kind = plan_owed_on_return(record.to_state, plan_in_force=member.has_plan_in_force,
+                               ever_filed=member.current_plan_id is not None)
+    if kind is None:
+        return
+    tz = member.jurisdiction.time_zone
+    due = plan_due_after_return(local_date(now, tz))
+    known = _known_pending(session, member.id)
+    pending = matching(known if known is not None else session.scalars(select(Deadline).where(
+        Deadline.member_id == member.id, Deadline.kind == kind.value,
+        Deadline.status == DeadlineStatus.pending.value)), {kind.value}, ("member", member.id))
+    if pending:
+        for deadline in pending:
+            if deadline.due_on < due:
+                redate(deadline, due, tz, now=now)
+        return
+    open_deadline(session, member=member, subject_type="member", subject_id=member.id, kind=kind, due=due, now=now,
+                  by=record)
+
+
+def redate(deadline: Deadline, due: dt.date, tz: str, *, now: pendulum.DateTime) -> None:
+    """Move a pending obligation to a later local due date; the reminders are owed again for the new date."""
+    deadline.due_on = due
+    deadline.breach_at = breach_instant(due, tz)
+    deadline.reminders_sent = []
+    deadline.next_reminder_at = next_reminder(due, tz, deadline.reminder_days or [], after=now)
 
 
 def anchors(now: pendulum.DateTime, tz: str, plan, first_plan_due) -> Anchors:
@@ -201,15 +242,20 @@ def close(
     now: pendulum.DateTime,
     by: TransitionRecord | None = None,
     subject: tuple[str, int] | None = None,
+    overdue_too: bool = False,
 ) -> list[Deadline]:
-    """Close the member's pending obligations of these kinds (all kinds when ``None``)."""
+    """Close the member's pending obligations of these kinds (all kinds when ``None``).
+
+    ``overdue_too``: a monitoring deliverable filed late also closes its deadline that was already
+    breached (an overdue notice went out) as met, at the filing's instant.
+    """
     kinds = None if kind is None else {k.value for k in ((kind,) if isinstance(kind, DeadlineKind) else kind)}
     known = _known_pending(session, member_id)
-    if known is not None:
+    if known is not None and not overdue_too:
         closed = matching(known, kinds, subject)
     else:
-        stmt = select(Deadline).where(Deadline.member_id == member_id,
-                                      Deadline.status == DeadlineStatus.pending.value)
+        open_statuses = [DeadlineStatus.pending.value] + ([DeadlineStatus.breached.value] if overdue_too else [])
+        stmt = select(Deadline).where(Deadline.member_id == member_id, Deadline.status.in_(open_statuses))
         if kinds is not None:
             stmt = stmt.where(Deadline.kind.in_(sorted(kinds)))
         if subject is not None:

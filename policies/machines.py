@@ -44,7 +44,9 @@ class TransitionRow:
     """One row of a transition table.
 
     ``condition`` names a predicate of the model that picks between rows sharing a
-    trigger and source (R2.7, R2.10: back to the phase the current plan is in);
+    trigger and source (R2.7, R2.10: back to the phase the current plan is in, D11: to
+    orientation when it was never completed); rows are tried in table order, the first
+    whose predicates hold is taken; ``dest`` ``"="`` keeps the state (the event is recorded);
     ``rule`` is the rule the row enforces; a deadline that fires it may cite a more
     specific rule (R5.2 for R2.6).
     """
@@ -66,14 +68,22 @@ MEMBER_TRANSITIONS: tuple[TransitionRow, ...] = (
     TransitionRow("reject", (M.applicant,), M.rejected, "R2.2", "Support Unit rejects the application"),
     TransitionRow("start_co_creation", (M.orientation,), M.co_creation, "R2.3", "POC starts co-creation after orientation"),
     TransitionRow("submit_plan", (M.co_creation,), M.implementing, "R2.4", "POC files a valid action plan"),
+    # D13, R6.3: a plan filed while inactive or on probation is recorded on the spot; whether it
+    # ends the status is then judged on the evidence (R5.6, R6.4), by the rows below.
+    TransitionRow("submit_plan", (M.inactive,), "=", "R5.6", "An inactive member files a valid action plan"),
+    TransitionRow("submit_plan", (M.probation,), "=", "R6.3", "A member on probation files a valid action plan"),
     TransitionRow("end_plan", (M.implementing,), M.co_creation, "R2.5", "The plan's end date passes"),
-    TransitionRow("become_inactive", (M.co_creation, M.implementing), M.inactive, "R2.6", "A rule of R5.1-R5.4 fires"),
-    TransitionRow("approve_voluntary_inactivity", (M.co_creation, M.implementing), M.inactive, "R5.5", "Support Unit approves voluntary inactivity"),
+    TransitionRow("become_inactive", (M.orientation, M.co_creation, M.implementing), M.inactive, "R2.6",
+                  "A rule of R5.1-R5.4 fires (R5.1 also in orientation, D11)"),
+    TransitionRow("approve_voluntary_inactivity", (M.orientation, M.co_creation, M.implementing), M.inactive, "R5.5",
+                  "Support Unit approves voluntary inactivity"),
     TransitionRow("resume", (M.inactive,), M.implementing, "R2.7", "The member resumes with a plan in force", condition="has_plan_in_force"),
+    TransitionRow("resume", (M.inactive,), M.orientation, "R2.7", "The member resumes before completing orientation (D11)", condition="orientation_pending"),
     TransitionRow("resume", (M.inactive,), M.co_creation, "R2.7", "The member resumes without a plan in force", unless="has_plan_in_force"),
     TransitionRow("place_on_probation", (M.inactive,), M.probation, "R2.8", "Six months inactive (R6.1)"),
     TransitionRow("place_on_probation", (M.co_creation, M.implementing), M.probation, "R2.9", "No evidence of engagement (R6.2)"),
     TransitionRow("reinstate", (M.probation,), M.implementing, "R2.10", "Every unmet requirement is met, plan in force", condition="has_plan_in_force"),
+    TransitionRow("reinstate", (M.probation,), M.orientation, "R2.10", "Every unmet requirement is met before orientation was completed (D11)", condition="orientation_pending"),
     TransitionRow("reinstate", (M.probation,), M.co_creation, "R2.10", "Every unmet requirement is met, no plan in force", unless="has_plan_in_force"),
     TransitionRow("revoke", (M.probation,), M.revoked, "R2.11", "Four months on probation (R6.5)"),
 )

@@ -53,15 +53,18 @@ def _tamper(world, *statements: str) -> None:
 
 
 def _long_chain(world) -> int:
-    """A member with a chain of seven records: apply, accept, start_co_creation, then inactive and back twice."""
+    """A member with a chain of seven records: apply, accept, start_co_creation, then inactive and back twice.
+
+    The first plan is not late yet, so the inactivity is an override (D14).
+    """
     m = world.co_creating()
-    for trigger, rule, reason in [("become_inactive", "R5.4", "no tracker update for two quarters"),
+    for trigger, rule, reason in [("become_inactive", "R5.1", "no plan in sight"),
                                   ("resume", "R5.6", "co-creation restarted"),
-                                  ("become_inactive", "R5.3", "no progress for two quarters"),
+                                  ("become_inactive", "R5.1", "the forum stopped meeting"),
                                   ("resume", "R5.6", "progress reported")]:
         world.clock.advance(days=3)
         world.run(handlers.apply_status, c.ApplyStatus(member_id=m, trigger=trigger, rule=rule, actor=SU,
-                                                       reason=reason))
+                                                       reason=reason, override=True))
     return m
 
 
@@ -82,8 +85,8 @@ def test_r2_every_member_transition_writes_exactly_one_record_with_every_field(w
     world.at("2027-02-01T08:00:00Z")
     world.run(handlers.start_co_creation, c.StartCoCreation(member_id=m, actor=POC))
     world.at("2027-02-03T12:00:00Z")
-    world.run(handlers.apply_status, c.ApplyStatus(member_id=m, trigger="become_inactive", rule="R5.4", actor=SU,
-                                                   reason="no tracker update", evidence=EVIDENCE))
+    world.run(handlers.apply_status, c.ApplyStatus(member_id=m, trigger="become_inactive", rule="R5.1", actor=SU,
+                                                   reason="no tracker update", evidence=EVIDENCE, override=True))
     wall_after = pendulum.now("UTC")
 
     records = _member_records(world, m)
@@ -96,7 +99,7 @@ def test_r2_every_member_transition_writes_exactly_one_record_with_every_field(w
          pendulum.datetime(2027, 1, 15, 10, 30, tz="UTC")),
         (3, "member", m, "orientation", "co_creation", "start_co_creation", POC, None, "R2.3", [],
          pendulum.datetime(2027, 2, 1, 8, tz="UTC")),
-        (4, "member", m, "co_creation", "inactive", "become_inactive", SU, "no tracker update", "R5.4",
+        (4, "member", m, "co_creation", "inactive", "become_inactive", SU, "no tracker update", "R5.1",
          list(EVIDENCE), pendulum.datetime(2027, 2, 3, 12, tz="UTC")),
     ]
     for r in records:
@@ -256,8 +259,9 @@ def _rebuilt(row: dict) -> TransitionRecord:
 
 def test_a_json_export_round_trips_every_field_so_each_hash_recomputes(world):
     m = _long_chain(world)
-    world.run(handlers.apply_status, c.ApplyStatus(member_id=m, trigger="become_inactive", rule="R5.4", actor=SU,
-                                                   reason="quarterly check: é, ü, 日本", evidence=EVIDENCE))
+    world.run(handlers.apply_status, c.ApplyStatus(member_id=m, trigger="become_inactive", rule="R5.1", actor=SU,
+                                                   reason="quarterly check: é, ü, 日本", evidence=EVIDENCE,
+                                                   override=True))
     rows = _all_rows(world)
     n, exported = _exported(world, "json")
     parsed = json.loads(exported)
@@ -270,8 +274,9 @@ def test_a_json_export_round_trips_every_field_so_each_hash_recomputes(world):
 
 def test_a_csv_export_carries_every_field_of_every_record(world):
     m = _long_chain(world)
-    world.run(handlers.apply_status, c.ApplyStatus(member_id=m, trigger="become_inactive", rule="R5.4", actor=SU,
-                                                   reason='says "no update", then a comma', evidence=EVIDENCE))
+    world.run(handlers.apply_status, c.ApplyStatus(member_id=m, trigger="become_inactive", rule="R5.1", actor=SU,
+                                                   reason='says "no update", then a comma', evidence=EVIDENCE,
+                                                   override=True))
     rows = _all_rows(world)
     n, exported = _exported(world, "csv")
     parsed = list(csv.DictReader(io.StringIO(exported)))

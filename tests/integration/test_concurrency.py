@@ -145,7 +145,7 @@ def test_r2_6_r2_7_status_changes_racing_tracker_updates_and_completions_never_b
         trigger, rule = ("become_inactive", "R5.4") if n % 2 else ("resume", "R5.6")
         for _ in range(3):
             _collect(_run(world, handlers.apply_status, c.ApplyStatus(
-                member_id=m, trigger=trigger, rule=rule, actor=SU, reason=f"flipper {n}")))
+                member_id=m, trigger=trigger, rule=rule, actor=SU, reason=f"flipper {n}", override=True)))
 
     jobs: list[Callable[[], object]] = [lambda n=n: flip(n) for n in range(4)]
     jobs += [lambda ms=ms: _collect(_run(world, handlers.record_tracker_update, c.RecordTrackerUpdate(
@@ -194,7 +194,7 @@ def test_r2_5_a_completion_and_the_plan_end_locking_in_opposite_orders_still_bot
         _run(world, handlers.complete_commitment, c.CompleteCommitment(commitment_id=cid, completed_on=dt.date(2027, 8, 1),
                                                                         actor=POC)),
         _run(world, handlers.apply_status, c.ApplyStatus(member_id=m, trigger="end_plan", rule="R2.5", actor=SU,
-                                                         reason="plan ended early")),
+                                                         reason="plan ended early", override=True)),
     ])
     completion, plan_end = outcomes
     assert plan_end is None
@@ -227,7 +227,8 @@ def _process_worker(url: str, member_id: int, n: int, start, results) -> None:
                 uow=UnitOfWork(factory), clock=clock)
         try:
             handlers.apply_status(c.ApplyStatus(member_id=member_id, trigger="become_inactive", rule="R5.4", actor=SU,
-                                                reason=f"process {n}"), uow=UnitOfWork(factory), clock=clock)
+                                                reason=f"process {n}", override=True), uow=UnitOfWork(factory),
+                                clock=clock)
             outcome.append("inactive")
         except RuleViolation as refusal:
             outcome.append(refusal.rule)

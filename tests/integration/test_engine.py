@@ -546,7 +546,8 @@ def test_r6_1_d6_resuming_before_six_months_closes_the_probation_clock_as_met(wo
     assert member(world, m).state == "implementing"
     tick(world, "2028-04-02T08:00:00")
     assert member(world, m).state == "implementing"
-    assert [t[0] for t in system_trail(world, m)] == ["become_inactive"]
+    # R5.6: the progress resumed the member by itself (actor system), citing the rule.
+    assert [(t[0], t[3]) for t in system_trail(world, m)] == [("become_inactive", "R5.4"), ("resume", "R5.6")]
     assert [(f[0], f[1]) for f in findings(world, m) if f[0] == "R6.2"] == [("R6.2", "recorded")]
     clock = only(world, m, "probation_clock")
     assert (clock.status, clock.closed_at) == ("met", utc("2028-02-01T09:00:00"))

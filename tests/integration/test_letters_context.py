@@ -20,7 +20,7 @@ def settings(tmp_path) -> Settings:
 
 
 def inactive_for_r5_4(world, *, language: str = "fr", code: str = "lyon") -> int:
-    """A member walked to implementing, then made inactive by the Support Unit under R5.4.
+    """A member walked to implementing, then made inactive by the Support Unit under R5.4 (an override, D14).
 
     The transition is at 22:30 UTC on 30 August, already 31 August in Paris: the letter
     must use the local date (D2), and six months from 31 August is 29 February (D1).
@@ -28,7 +28,7 @@ def inactive_for_r5_4(world, *, language: str = "fr", code: str = "lyon") -> int
     m = world.implementing(code, language=language, country="France", tz="Europe/Paris")
     world.at("2027-08-30T22:30:00")
     world.run(handlers.apply_status, c.ApplyStatus(member_id=m, trigger="become_inactive", rule="R5.4", actor=SU,
-                                                   reason="no tracker update in 2027-Q2 and 2027-Q3"))
+                                                   reason="no tracker update in 2027-Q2 and 2027-Q3", override=True))
     return m
 
 

@@ -69,8 +69,9 @@ def tracker(world, member_id: int, *changes: c.MilestoneChange, narrative: str =
 
 
 def end_plan(world, member_id: int) -> None:
+    """The plan ended early by the Support Unit: an override of R2.5 (D14), the end date being years away."""
     world.run(handlers.apply_status, c.ApplyStatus(member_id=member_id, trigger="end_plan", rule="R2.5",
-                                                   actor="system", reason="the plan's end date passed"))
+                                                   actor="system", reason="the plan's end date passed", override=True))
 
 
 # ---------------------------------------------------------------- start assessment (R4.1)
@@ -240,7 +241,8 @@ def test_d4_a_milestone_moving_from_not_started_to_in_progress_is_progress(world
     with world.session() as s:
         u = s.get(TrackerUpdate, uid)
         assert (u.progress, u.quarter, u.narrative) == (True, "2027-Q2", "Quarterly progress")
-        assert u.changes == [{"milestone_id": ms, "from": "not_started", "to": "in_progress", "delay_reason": None}]
+        assert u.changes == [{"milestone_id": ms, "from": "not_started", "to": "in_progress", "delay_reason": None,
+                              "progress": True}]
         assert s.get(Milestone, ms).status == "in_progress"
 
 

@@ -93,9 +93,9 @@ class LetterWorld:
         self.run(handlers.submit_plan, c.SubmitPlan(member_id=m, plan=plan, actor=f"poc@{code}.example"))
         return m
 
-    def status(self, member_id: int, trigger: str, rule: str, reason: str) -> None:
+    def status(self, member_id: int, trigger: str, rule: str, reason: str, *, override: bool = False) -> None:
         self.run(handlers.apply_status, c.ApplyStatus(member_id=member_id, trigger=trigger, rule=rule, actor=SU,
-                                                      reason=reason))
+                                                      reason=reason, override=override))
 
     # -- letters ------------------------------------------------------------------
 

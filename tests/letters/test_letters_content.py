@@ -63,9 +63,10 @@ def walk(world, language: str) -> dict[str, int]:
         member_id=m["D"], reason="municipal elections", stakeholders_consulted=True, actor="poc@d.example"))
     world.run(handlers.approve_voluntary_inactivity, c.ApproveVoluntaryInactivity(request_id=request, actor=SU))
     world.at("2027-02-10T09:00:00Z")
-    world.status(m["E"], "place_on_probation", "R6.2", "no meeting with non-governmental stakeholders")
+    # Both by hand ahead of what D8 and D13 would find: overrides (D14).
+    world.status(m["E"], "place_on_probation", "R6.2", "no meeting with non-governmental stakeholders", override=True)
     world.at("2027-03-01T09:00:00Z")
-    world.status(m["E"], "reinstate", "R6.4", "two meetings held and minuted")
+    world.status(m["E"], "reinstate", "R6.4", "two meetings held and minuted", override=True)
 
     for instant in ("2027-03-14T09:00:00Z",  # the 7-day reminder of C's start assessment (R4.1)
                     "2027-03-22T09:00:00Z"):  # and then its overdue notice

@@ -17,8 +17,9 @@ from policies.machines import (
 )
 
 
-def _member(state: str, plan_in_force: bool = False):
-    return SimpleNamespace(state=state, has_plan_in_force=plan_in_force, subject_type="member")
+def _member(state: str, plan_in_force: bool = False, orientation_pending: bool = False):
+    return SimpleNamespace(state=state, has_plan_in_force=plan_in_force, orientation_pending=orientation_pending,
+                           subject_type="member")
 
 
 @pytest.mark.parametrize(
@@ -29,6 +30,7 @@ def _member(state: str, plan_in_force: bool = False):
         ("R2.3", "start_co_creation", "orientation", "co_creation"),
         ("R2.4", "submit_plan", "co_creation", "implementing"),
         ("R2.5", "end_plan", "implementing", "co_creation"),
+        ("R2.6", "become_inactive", "orientation", "inactive"),
         ("R2.6", "become_inactive", "co_creation", "inactive"),
         ("R2.6", "become_inactive", "implementing", "inactive"),
         ("R2.8", "place_on_probation", "inactive", "probation"),
@@ -42,18 +44,34 @@ def test_r2_member_table_holds_each_transition_of_the_rulebook(rule, trigger, so
     assert [(r.rule, r.dest) for r in rows] == [(rule, dest)]
 
 
-@pytest.mark.parametrize(("plan_in_force", "dest"), [(True, "implementing"), (False, "co_creation")])
-def test_r2_7_resuming_returns_to_the_phase_of_the_current_plan(plan_in_force, dest):
-    member = _member("inactive", plan_in_force)
+PHASES = [(True, False, "implementing"), (False, False, "co_creation"), (False, True, "orientation")]
+
+
+@pytest.mark.parametrize(("plan_in_force", "orientation_pending", "dest"), PHASES)
+def test_r2_7_d11_resuming_returns_to_the_phase_of_the_current_plan(plan_in_force, orientation_pending, dest):
+    member = _member("inactive", plan_in_force, orientation_pending)
     assert machine("member").events["resume"].trigger(member, ctx=_NullCtx()) is True
     assert member.state == dest
 
 
-@pytest.mark.parametrize(("plan_in_force", "dest"), [(True, "implementing"), (False, "co_creation")])
-def test_r2_10_reinstatement_returns_to_the_phase_of_the_current_plan(plan_in_force, dest):
-    member = _member("probation", plan_in_force)
+@pytest.mark.parametrize(("plan_in_force", "orientation_pending", "dest"), PHASES)
+def test_r2_10_d11_reinstatement_returns_to_the_phase_of_the_current_plan(plan_in_force, orientation_pending, dest):
+    member = _member("probation", plan_in_force, orientation_pending)
     machine("member").events["reinstate"].trigger(member, ctx=_NullCtx())
     assert member.state == dest
+
+
+def test_d11_a_member_in_orientation_may_become_inactive_and_ask_for_voluntary_inactivity():
+    assert [r.dest for r in rows_for("member", "become_inactive", "orientation")] == ["inactive"]
+    assert [r.rule for r in rows_for("member", "approve_voluntary_inactivity", "orientation")] == ["R5.5"]
+
+
+@pytest.mark.parametrize(("state", "rule"), [("inactive", "R5.6"), ("probation", "R6.3")])
+def test_d13_r6_3_a_plan_filed_while_sanctioned_is_recorded_without_changing_the_state(state, rule):
+    member = _member(state)
+    assert [(r.rule, r.dest) for r in rows_for("member", "submit_plan", state)] == [(rule, "=")]
+    machine("member").events["submit_plan"].trigger(member, ctx=_NullCtx())
+    assert member.state == state
 
 
 def test_r2_terminal_states_offer_no_trigger():
@@ -68,7 +86,7 @@ def test_r2_no_member_state_is_unreachable_from_applicant():
     while frontier:
         state = frontier.pop()
         for row in MEMBER_TRANSITIONS:
-            if state in row.source and row.dest not in reachable:
+            if state in row.source and row.dest != "=" and row.dest not in reachable:
                 reachable.add(row.dest)
                 frontier.append(row.dest)
     assert reachable == {s.value for s in MemberState}
