@@ -108,8 +108,9 @@ def make_prototypes(url: str, history: int) -> dict[str, int]:
         for step in range((history - have) // 2):
             clock.set(clock.now().add(days=1))
             run(handlers.apply_status, c.ApplyStatus(member_id=member, trigger="become_inactive", rule="R5.4",
+                                                     actor="support-unit", reason=f"bench round {step}", override=True))
+            run(handlers.apply_status, c.ApplyStatus(member_id=member, trigger="resume", rule="R5.6",
                                                      actor="support-unit", reason=f"bench round {step}"))
-            run(handlers.resume, c.Resume(member_id=member, actor="support-unit", reason=f"bench round {step}"))
         run(handlers.record_tracker_update, c.RecordTrackerUpdate(
             member_id=member, narrative="Register live.", actor="poc@bench.example",
             changes=(c.MilestoneChange(milestone_id=first_milestone, status="in_progress"),)))

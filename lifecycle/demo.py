@@ -142,9 +142,14 @@ def run_demo(factory: sessionmaker, *, console: Console, years: int = 4) -> None
         w.do(handlers.apply_status, c.ApplyStatus(member_id=a, trigger="place_on_probation", rule="R6.1", actor=su,
                                                   reason="Inactive since 2028-07-01"))
         w.at("2029-03-10")
-        w.say("Riverton meets every requirement again and is reinstated (R6.4).")
-        w.do(handlers.apply_status, c.ApplyStatus(member_id=a, trigger="reinstate", rule="R6.4", actor=su,
-                                                  reason="Tracker up to date and two meetings held"))
+        w.say("Riverton reports progress: the unmet requirement is met and it is reinstated at once (R6.4, D13).")
+        with factory() as sess:
+            from lifecycle.models import Member
+
+            ms = sess.get(Member, a).current_plan.commitments[0].milestones[0].id
+        w.do(handlers.record_tracker_update, c.RecordTrackerUpdate(
+            member_id=a, narrative="Open contracting portal launched", actor="poc@riverton.example",
+            changes=(c.MilestoneChange(milestone_id=ms, status="in_progress"),)))
         w.at("2029-07-01")
         w.say("Plans end (R2.5): both return to co-creation with four months to file the next (R3.8).")
         for m in (a, h):

@@ -19,7 +19,7 @@ import pendulum
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from lifecycle import audit
+from lifecycle import audit, queries
 from lifecycle.models import (ActionPlan, Assessment, Comment, Commitment, Deadline, Evidence, InactivityRequest,
                               Jurisdiction, Meeting, Member, Milestone, OutboxEvent, TrackerUpdate, TransitionRecord)
 from policies.calendar import local_date
@@ -32,7 +32,7 @@ MAX_PER_PAGE = 200
 EXPORT_BATCH = 1000
 MEMBER_EXPORT_FIELDS = (
     "id", "jurisdiction", "name", "country", "state", "state_since", "voluntary_inactivity", "plan_id",
-    "plan_end", "next_deadline_kind", "next_deadline_rule", "next_deadline_due_on",
+    "plan_end", "next_deadline_kind", "next_deadline_rule", "next_deadline_due_on", "overdue_count", "overdue",
 )
 
 
@@ -49,7 +49,8 @@ class MemberRow:
     state: str
     state_since: pendulum.DateTime
     voluntary_inactivity: bool
-    next_deadline: dict | None = None
+    next_deadline: dict | None = None  # the earliest pending deadline still ahead (queries.next_deadlines)
+    overdue: tuple[dict, ...] = ()  # monitoring deliverables past due and not filed (queries.overdue_deliverables)
 
 
 @dataclass(frozen=True)
@@ -77,22 +78,18 @@ def _filtered(stmt, *, country: str | None, state: str | None):
     return stmt
 
 
-def next_deadlines(session: Session, member_ids: list[int]) -> dict[int, dict]:
-    """Each member's earliest pending deadline, in one query for the whole page."""
-    if not member_ids:
-        return {}
-    found: dict[int, dict] = {}
-    stmt = (select(Deadline.member_id, Deadline.kind, Deadline.rule_id, Deadline.due_on)
-            .where(Deadline.member_id.in_(member_ids), Deadline.status == DeadlineStatus.pending.value)
-            .order_by(Deadline.member_id, Deadline.breach_at, Deadline.id))
-    for member_id, kind, rule_id, due_on in session.execute(stmt):
-        found.setdefault(member_id, {"kind": kind, "rule_id": rule_id, "due_on": due_on})
-    return found
+def with_obligations(session: Session, rows: list[MemberRow], *, now: pendulum.DateTime) -> list[MemberRow]:
+    """The rows, each with its next deadline and its overdue deliverables: two queries for all of them."""
+    ids = [r.id for r in rows]
+    upcoming = queries.next_deadlines(session, ids, now=now)
+    overdue = queries.overdue_deliverables(session, ids, now=now)
+    return [MemberRow(**{**r.__dict__, "next_deadline": upcoming.get(r.id), "overdue": tuple(overdue.get(r.id, ()))})
+            for r in rows]
 
 
-def list_members(session: Session, *, country: str | None = None, state: str | None = None, page: int = 1,
-                 per_page: int = PER_PAGE) -> MemberPage:
-    """One page of members, by jurisdiction name, with status and next deadline; three queries."""
+def list_members(session: Session, *, now: pendulum.DateTime, country: str | None = None, state: str | None = None,
+                 page: int = 1, per_page: int = PER_PAGE) -> MemberPage:
+    """One page of members, by jurisdiction name, with status, next deadline and overdue deliverables; four queries."""
     per_page = max(1, min(per_page, MAX_PER_PAGE))
     total = session.scalar(_filtered(select(func.count()).select_from(Member).join(Jurisdiction),
                                      country=country, state=state)) or 0
@@ -105,9 +102,7 @@ def list_members(session: Session, *, country: str | None = None, state: str | N
     page_ids = page_ids.order_by(Jurisdiction.name, Member.id).limit(per_page).offset((page - 1) * per_page)
     stmt = (select(*_member_columns()).join(Jurisdiction, Member.jurisdiction_id == Jurisdiction.id)
             .where(Member.id.in_(page_ids.scalar_subquery())).order_by(Jurisdiction.name, Member.id))
-    rows = [MemberRow(*r) for r in session.execute(stmt)]
-    upcoming = next_deadlines(session, [r.id for r in rows])
-    rows = [MemberRow(**{**r.__dict__, "next_deadline": upcoming.get(r.id)}) for r in rows]
+    rows = with_obligations(session, [MemberRow(*r) for r in session.execute(stmt)], now=now)
     return MemberPage(rows=rows, total=total, page=page, per_page=per_page)
 
 
@@ -130,7 +125,24 @@ def _history_columns():
     return (TransitionRecord.id, TransitionRecord.subject_type, TransitionRecord.subject_id, TransitionRecord.seq,
             TransitionRecord.from_state, TransitionRecord.to_state, TransitionRecord.trigger, TransitionRecord.actor,
             TransitionRecord.reason, TransitionRecord.rule_id, TransitionRecord.evidence,
-            TransitionRecord.business_time)
+            TransitionRecord.business_time, TransitionRecord.override)
+
+
+def history(session: Session, member_id: int, commitment_ids: list[int], time_zone: str) -> list[dict]:
+    """The member's and its commitments' transitions, newest first, each dated in the member's time zone (D2).
+
+    ``override`` marks a Support Unit status action taken although its rule did not hold (D14).
+    """
+    subjects = [and_(TransitionRecord.subject_type == "member", TransitionRecord.subject_id == member_id)]
+    if commitment_ids:
+        subjects.append(and_(TransitionRecord.subject_type == "commitment",
+                             TransitionRecord.subject_id.in_(commitment_ids)))
+    zone = ZoneInfo(time_zone)  # one zone object for the whole history
+    return [
+        {**r._mapping, "override": bool(r.override), "local_date": r.business_time.astimezone(zone).date()}
+        for r in session.execute(select(*_history_columns()).where(or_(*subjects))
+                                 .order_by(TransitionRecord.business_time.desc(), TransitionRecord.id.desc()))
+    ]
 
 
 def _evidence(session: Session, subjects: dict[str, list[int]]) -> dict[tuple[str, int], list[dict]]:
@@ -158,8 +170,37 @@ def approved_comments(session: Session, update_ids: list[int]) -> dict[int, list
     return found
 
 
-def member_page(session: Session, member_id: int) -> dict[str, Any]:
-    """Everything R8.1 makes public about one member; a fixed number of queries, whatever its history's length."""
+def assessments_of(session: Session, plan_ids: list[int]) -> list[dict]:
+    """The monitoring body's deliverables filed on these plans (§4), oldest first, in one query.
+
+    Ratings are stored as filed, and their shape differs by kind (R4.1 rates commitments and
+    public influence, R4.2 completion, R4.3 is a narrative); pages read these named fields,
+    present or None, never the stored document.
+    """
+    if not plan_ids:
+        return []
+    stmt = (select(Assessment.id, Assessment.kind, Assessment.plan_id, Assessment.commitment_id, Commitment.title,
+                   Assessment.filed_at, Assessment.monitoring_body, Assessment.ratings, Assessment.unmet_requirements)
+            .outerjoin(Commitment, Assessment.commitment_id == Commitment.id)
+            .where(Assessment.plan_id.in_(plan_ids)).order_by(Assessment.filed_at, Assessment.id))
+    found = []
+    for aid, kind, plan_id, commitment_id, title, filed_at, body, ratings, unmet in session.execute(stmt):
+        ratings = ratings if isinstance(ratings, dict) else {}
+        found.append({
+            "id": aid, "kind": kind, "plan_id": plan_id, "commitment_id": commitment_id, "commitment": title,
+            "filed_at": filed_at, "monitoring_body": body,
+            "completion": ratings.get("completion"), "public_influence": ratings.get("public_influence"),
+            "unmet": list(unmet or []),
+        })
+    return found
+
+
+def member_page(session: Session, member_id: int, *, now: pendulum.DateTime) -> dict[str, Any]:
+    """Everything R8.1 makes public about one member; a fixed number of queries, whatever its history's length.
+
+    ``deadlines`` are the pending ones still ahead, ``overdue`` the monitoring deliverables past due and
+    not filed, each naming the plan (and commitment) it belongs to.
+    """
     row = session.execute(select(*_member_columns(), Member.current_plan_id, Jurisdiction.language,
                                  Jurisdiction.term_end, Member.inactivity_rule, Member.probation_rule)
                           .join(Jurisdiction, Member.jurisdiction_id == Jurisdiction.id)
@@ -196,14 +237,17 @@ def member_page(session: Session, member_id: int) -> dict[str, Any]:
                 "ogp_values": d.get("ogp_values") or [], "milestones": milestones.get(c.id, []),
             })
     milestone_names = {m["id"]: (c["title"], m["outcome"]) for c in commitments for m in c["milestones"]}
-    updates = [
-        {"id": u.id, "quarter": u.quarter, "filed_at": u.filed_at, "narrative": u.narrative, "progress": u.progress,
-         "changes": [{**ch, "commitment": milestone_names.get(ch.get("milestone_id"), ("", ""))[0],
-                      "outcome": milestone_names.get(ch.get("milestone_id"), ("", ""))[1]}
-                     for ch in (u.changes or [])]}
-        for u in session.scalars(select(TrackerUpdate).where(TrackerUpdate.member_id == member_id)
-                                 .order_by(TrackerUpdate.filed_at.desc(), TrackerUpdate.id.desc()))
-    ]
+    updates = []
+    for u in session.scalars(select(TrackerUpdate).where(TrackerUpdate.member_id == member_id)
+                             .order_by(TrackerUpdate.filed_at.desc(), TrackerUpdate.id.desc())):
+        changes = []
+        for ch in u.changes or []:
+            commitment_title, outcome = milestone_names.get(ch.get("milestone_id"), ("", ""))
+            changes.append({"milestone_id": ch.get("milestone_id"), "from": ch.get("from"), "to": ch.get("to"),
+                            "delay_reason": ch.get("delay_reason"), "commitment": commitment_title,
+                            "outcome": outcome})
+        updates.append({"id": u.id, "quarter": u.quarter, "filed_at": u.filed_at, "narrative": u.narrative,
+                        "progress": u.progress, "changes": changes})
     evidence = _evidence(session, {"member": [member_id], "plan": [plan.id] if plan else [],
                                    "commitment": [c["id"] for c in commitments],
                                    "tracker_update": [u["id"] for u in updates]})
@@ -213,34 +257,6 @@ def member_page(session: Session, member_id: int) -> dict[str, Any]:
         u["comments"] = comments.get(u["id"], [])
     for c in commitments:
         c["evidence"] = evidence.get(("commitment", c["id"]), [])
-    titles = {c["id"]: c["title"] for c in commitments}  # an end-of-commitment assessment says whose it is
-    deadlines = [
-        {"id": d.id, "kind": d.kind, "rule_id": d.rule_id, "due_on": d.due_on,
-         "commitment": titles.get(d.subject_id) if d.subject_type == "commitment" else None}
-        for d in session.execute(select(Deadline.id, Deadline.kind, Deadline.rule_id, Deadline.due_on,
-                                        Deadline.subject_type, Deadline.subject_id)
-                                 .where(Deadline.member_id == member_id,
-                                        Deadline.status == DeadlineStatus.pending.value)
-                                 .order_by(Deadline.breach_at, Deadline.id))
-    ]
-    subjects = [and_(TransitionRecord.subject_type == "member", TransitionRecord.subject_id == member_id)]
-    if commitments:
-        subjects.append(and_(TransitionRecord.subject_type == "commitment",
-                             TransitionRecord.subject_id.in_([c["id"] for c in commitments])))
-    # Each record is dated in the member's own time zone (D2), with one zone object for the whole history.
-    zone = ZoneInfo(member.time_zone)
-    history = [
-        {**r._mapping, "local_date": r.business_time.astimezone(zone).date()}
-        for r in session.execute(select(*_history_columns()).where(or_(*subjects))
-                                 .order_by(TransitionRecord.business_time.desc(), TransitionRecord.id.desc()))
-    ]
-    assessments = []
-    if plan is not None:
-        assessments = [
-            {"id": a.id, "kind": a.kind, "commitment_id": a.commitment_id, "filed_at": a.filed_at,
-             "monitoring_body": a.monitoring_body, "ratings": a.ratings, "unmet": a.unmet_requirements}
-            for a in session.scalars(select(Assessment).where(Assessment.plan_id == plan.id).order_by(Assessment.id))
-        ]
     plan_data = None
     if plan is not None:
         plan_data = {
@@ -250,10 +266,16 @@ def member_page(session: Session, member_id: int) -> dict[str, Any]:
             "endorsing_stakeholders": plan.endorsing_stakeholders or [], "links": plan.links or [],
             "evidence": evidence.get(("plan", plan.id), []),
         }
+    # Every plan's deliverables: an earlier plan's report comes after it ended (R4.3); a joint plan is the current one.
+    plan_ids = sorted({p["id"] for p in plans} | ({plan.id} if plan is not None else set()))
     return {
         "member": member, "language": language, "term_end": term_end, "inactivity_rule": inactivity_rule,
         "probation_rule": probation_rule, "plan": plan_data, "plans": plans, "commitments": commitments,
-        "updates": updates, "deadlines": deadlines, "history": history, "assessments": assessments,
+        "updates": updates,
+        "deadlines": queries.upcoming_deadlines(session, [member_id], now=now).get(member_id, []),
+        "overdue": queries.overdue_deliverables(session, [member_id], now=now).get(member_id, []),
+        "history": history(session, member_id, [c["id"] for c in commitments], member.time_zone),
+        "assessments": assessments_of(session, plan_ids),
         "evidence": evidence.get(("member", member_id), []),
     }
 
@@ -279,9 +301,21 @@ def pending_deadlines(session: Session, member_id: int) -> tuple[MemberRow, list
 # ---------------------------------------------------------------- open-data exports
 
 
-def iter_member_export(factory: sessionmaker, *, country: str | None = None, state: str | None = None,
-                       batch: int = EXPORT_BATCH) -> Iterator[dict]:
-    """Every member's public status, streamed in id order, one short session per batch."""
+def export_obligation(o: dict) -> dict:
+    """An overdue deliverable as the exports write it: what, which rule, when, and whose (plan, commitment)."""
+    return {"kind": o["kind"], "rule_id": o["rule_id"], "due_on": o["due_on"].isoformat(), "status": o["status"],
+            "plan_id": o["plan_id"], "plan_status": o["plan_status"], "earlier_plan": o["earlier_plan"],
+            "commitment_id": o["commitment_id"],
+            "commitment": o["commitment"]}
+
+
+def iter_member_export(factory: sessionmaker, *, now: pendulum.DateTime, country: str | None = None,
+                       state: str | None = None, batch: int = EXPORT_BATCH) -> Iterator[dict]:
+    """Every member's public status, streamed in id order, one short session per batch.
+
+    ``next_deadline_*`` is the earliest pending deadline still ahead; ``overdue`` lists the monitoring
+    deliverables past due and not filed (``overdue_count`` of them), each naming its plan or commitment.
+    """
     after = 0
     while True:
         with factory() as s:
@@ -290,18 +324,18 @@ def iter_member_export(factory: sessionmaker, *, country: str | None = None, sta
                              .outerjoin(ActionPlan, Member.current_plan_id == ActionPlan.id)
                              .where(Member.id > after), country=country, state=state)
             rows = s.execute(stmt.order_by(Member.id).limit(batch)).all()
-            upcoming = next_deadlines(s, [r[0] for r in rows])
+            members = with_obligations(s, [MemberRow(*r[:8]) for r in rows], now=now)
         if not rows:
             return
-        for r in rows:
-            m = MemberRow(*r[:8])
-            nd = upcoming.get(m.id) or {}
+        for r, m in zip(rows, members):
+            nd = m.next_deadline or {}
             yield {
                 "id": m.id, "jurisdiction": m.jurisdiction, "name": m.name, "country": m.country, "state": m.state,
                 "state_since": audit._instant(m.state_since), "voluntary_inactivity": m.voluntary_inactivity,
                 "plan_id": r[8], "plan_end": r[9].isoformat() if r[9] else None,
                 "next_deadline_kind": nd.get("kind"), "next_deadline_rule": nd.get("rule_id"),
                 "next_deadline_due_on": nd["due_on"].isoformat() if nd else None,
+                "overdue_count": len(m.overdue), "overdue": [export_obligation(o) for o in m.overdue],
             }
         after = rows[-1][0]
 
@@ -355,16 +389,10 @@ def dashboard(session: Session, *, now: pendulum.DateTime, days: int = 30, limit
     """What the Support Unit watches (§4, §5, R7.1): overdue and coming deadlines, letters, members by state."""
     # Overdue: pending deadlines the scheduler has not fired yet, and monitoring deliverables whose
     # deadline was breached (§4: they only cause reminders) and that nobody has filed since.
-    filed = select(Assessment.id).where(or_(
-        and_(Deadline.subject_type == "commitment", Assessment.commitment_id == Deadline.subject_id),
-        and_(Deadline.subject_type == "plan", Assessment.plan_id == Deadline.subject_id,
-             Assessment.kind == func.replace(func.replace(Deadline.kind, "_assessment", ""),
-                                             "final_learning_report", "final_report")),
-    ))
     overdue = _deadline_rows(session, select(Deadline).where(or_(
         and_(Deadline.status == DeadlineStatus.pending.value, Deadline.breach_at <= now),
         and_(Deadline.status == DeadlineStatus.breached.value,
-             Deadline.kind.in_([k.value for k in MONITORING_DELIVERABLES]), ~filed.exists()),
+             Deadline.kind.in_([k.value for k in MONITORING_DELIVERABLES]), ~queries.deliverable_filed()),
     )).order_by(Deadline.due_on, Deadline.id).limit(limit))
     due_soon = _deadline_rows(session, select(Deadline).where(
         Deadline.status == DeadlineStatus.pending.value, Deadline.breach_at > now,
@@ -404,8 +432,13 @@ def dashboard(session: Session, *, now: pendulum.DateTime, days: int = 30, limit
                      inactivity_requests=requests)
 
 
-def member_brief(session: Session, member_id: int) -> dict[str, Any]:
-    """A member as the staff pages show it: name, state, pending requests and first-plan deadline."""
+def member_brief(session: Session, member_id: int, *, now: pendulum.DateTime) -> dict[str, Any]:
+    """A member as the staff pages show it: state, deadlines, requests, letters, meetings, plan and history.
+
+    ``deadlines`` is every pending deadline (the actions read them: the first-plan deadline can be
+    extended even on the day it fires), ``upcoming`` those still ahead, ``overdue`` the monitoring
+    deliverables past due and not filed, as on the public page.
+    """
     row = session.execute(select(*_member_columns(), Member.current_plan_id, Member.first_plan_due)
                           .join(Jurisdiction, Member.jurisdiction_id == Jurisdiction.id)
                           .where(Member.id == member_id)).first()
@@ -447,14 +480,14 @@ def member_brief(session: Session, member_id: int) -> dict[str, Any]:
              "milestones": [{"id": m.id, "outcome": m.outcome, "status": m.status} for m in c.milestones]}
             for c in plan.commitments
         ]
-        assessments = [
-            {"id": a.id, "kind": a.kind, "commitment_id": a.commitment_id, "filed_at": a.filed_at}
-            for a in session.scalars(select(Assessment).where(Assessment.plan_id == plan.id).order_by(Assessment.id))
-        ]
+        assessments = assessments_of(session, [plan.id])
     plan_data = {"id": plan.id, "filed_on": plan.filed_on, "end_on": plan.end_on, "status": plan.status} if plan else None
     return {"member": member, "first_plan_due": row[9], "requests": requests, "deadlines": deadlines,
+            "upcoming": queries.upcoming_deadlines(session, [member_id], now=now).get(member_id, []),
+            "overdue": queries.overdue_deliverables(session, [member_id], now=now).get(member_id, []),
             "letters": letters, "meetings": meetings, "plan": plan_data, "commitments": commitments,
-            "assessments": assessments}
+            "assessments": assessments,
+            "history": history(session, member_id, [x["id"] for x in commitments], member.time_zone)}
 
 
 def member_names(session: Session, member_ids: list[int]) -> list[MemberRow]:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import pendulum
+from sqlalchemy import and_, case, or_, select
 from sqlalchemy.orm import Session
 
 from lifecycle import audit
 from lifecycle.machines import possible_triggers
-from lifecycle.models import (Commitment, Deadline, InactivityRequest, Jurisdiction, Member, OutboxEvent,
-                              TrackerUpdate, TransitionRecord)
+from lifecycle.models import (ActionPlan, Assessment, Commitment, Deadline, InactivityRequest, Jurisdiction, Member,
+                              OutboxEvent, TrackerUpdate, TransitionRecord)
+from policies.assessments import AssessmentKind
+from policies.deadlines import MONITORING_DELIVERABLES, DeadlineKind, DeadlineStatus
 from policies.errors import NotFound
 
 
@@ -43,7 +46,8 @@ def member_summary(m: Member) -> dict:
             "since": m.state_since.to_iso8601_string(), "plan_id": m.current_plan_id}
 
 
-def member_detail(session: Session, member_id: int) -> dict:
+def member_detail(session: Session, member_id: int, *, now: pendulum.DateTime | None = None) -> dict:
+    """A member as ``member show`` and the API give it; with ``now``, its next deadline and overdue deliverables too."""
     m = session.get(Member, member_id)
     if m is None:
         raise NotFound(f"There is no member {member_id}.", field="id")
@@ -84,6 +88,9 @@ def member_detail(session: Session, member_id: int) -> dict:
             "monitoring_body": plan.monitoring_body, "coalition_id": plan.coalition_id,
             "commitments": [commitment_row(c) for c in plan.commitments],
         }
+    if now is not None:
+        data["next_deadline"] = obligation_row(next_deadlines(session, [m.id], now=now).get(m.id))
+        data["overdue"] = [obligation_row(o) for o in overdue_deliverables(session, [m.id], now=now).get(m.id, [])]
     return data
 
 
@@ -117,6 +124,89 @@ def commitment_detail(session: Session, commitment_id: int) -> dict:
                           for v in c.versions],
                 history=[audit.as_row(r) for r in audit.history(session, "commitment", c.id)])
     return data
+
+
+# ---------------------------------------------------------------- what a member owes (§4–§6, R8.1)
+#
+# Two questions, one query each, for one member or a page of them: the deadlines still ahead
+# (the first is the member's "next deadline"), and the monitoring deliverables that are overdue.
+# A due date is a local calendar date met until its breach instant, local midnight after it (D2),
+# so "due today or later in the member's own calendar" is "breach instant after now".
+
+# The assessment kind that fulfils each monitoring deliverable (R4.1-R4.3).
+DELIVERABLE_KINDS: dict[DeadlineKind, AssessmentKind] = {
+    DeadlineKind.start_assessment: AssessmentKind.start,
+    DeadlineKind.end_of_commitment_assessment: AssessmentKind.end_of_commitment,
+    DeadlineKind.final_learning_report: AssessmentKind.final_report,
+}
+
+
+def deliverable_filed():
+    """EXISTS, correlated with ``Deadline``: the assessment its monitoring deliverable asks for was filed.
+
+    A breached deliverable stays ``breached`` when it is filed late (§4: overdue deliverables
+    only cause notices), so whether it is still owed is read from the assessments themselves.
+    """
+    owed = case(*((Deadline.kind == kind.value, assessed.value) for kind, assessed in DELIVERABLE_KINDS.items()))
+    return select(Assessment.id).where(Assessment.kind == owed, or_(
+        and_(Deadline.subject_type == "commitment", Assessment.commitment_id == Deadline.subject_id),
+        and_(Deadline.subject_type == "plan", Assessment.plan_id == Deadline.subject_id),
+    )).exists()
+
+
+def _obligations(session: Session, member_ids, *conditions) -> dict[int, list[dict]]:
+    """Deadlines of these members that meet ``conditions``, earliest first, each naming its plan and commitment."""
+    found: dict[int, list[dict]] = {}
+    ids = list(member_ids)
+    if not ids:
+        return found
+    plan_id = case((Deadline.subject_type == "plan", Deadline.subject_id), else_=Commitment.plan_id)
+    stmt = (select(Deadline.id, Deadline.member_id, Deadline.kind, Deadline.rule_id, Deadline.due_on, Deadline.status,
+                   Deadline.subject_type, Deadline.subject_id, Commitment.title, ActionPlan.id, ActionPlan.filed_on,
+                   ActionPlan.end_on, ActionPlan.status, Member.current_plan_id)
+            .join(Member, Deadline.member_id == Member.id)
+            .outerjoin(Commitment, and_(Deadline.subject_type == "commitment", Commitment.id == Deadline.subject_id))
+            .outerjoin(ActionPlan, ActionPlan.id == plan_id)
+            .where(Deadline.member_id.in_(ids), *conditions)
+            .order_by(Deadline.member_id, Deadline.breach_at, Deadline.id))
+    for (did, member_id, kind, rule_id, due_on, status, subject_type, subject_id, title, pid, filed_on, end_on,
+         plan_status, current_plan_id) in session.execute(stmt):
+        found.setdefault(member_id, []).append({
+            "id": did, "member_id": member_id, "kind": kind, "rule_id": rule_id, "due_on": due_on, "status": status,
+            "subject": f"{subject_type}:{subject_id}",
+            "commitment_id": subject_id if subject_type == "commitment" else None, "commitment": title,
+            "plan_id": pid, "plan_filed_on": filed_on, "plan_end_on": end_on, "plan_status": plan_status,
+            "plan_is_current": pid is not None and pid == current_plan_id,
+            # A deliverable of a plan that ended or was replaced names that plan (R8.1): it is not the one in force.
+            "earlier_plan": pid is not None and (pid != current_plan_id or plan_status != "in_force"),
+        })
+    return found
+
+
+def upcoming_deadlines(session: Session, member_ids, *, now: pendulum.DateTime) -> dict[int, list[dict]]:
+    """Each member's pending deadlines due today or later in its own calendar (D2), earliest first."""
+    return _obligations(session, member_ids, Deadline.status == DeadlineStatus.pending.value, Deadline.breach_at > now)
+
+
+def next_deadlines(session: Session, member_ids, *, now: pendulum.DateTime) -> dict[int, dict]:
+    """Each member's next deadline: the earliest still ahead (``upcoming_deadlines``); none when nothing is."""
+    return {m: rows[0] for m, rows in upcoming_deadlines(session, member_ids, now=now).items()}
+
+
+def overdue_deliverables(session: Session, member_ids, *, now: pendulum.DateTime) -> dict[int, list[dict]]:
+    """Monitoring deliverables (R4.1-R4.3) past their due date and not filed, whether their deadline fired or not."""
+    return _obligations(session, member_ids,
+                        Deadline.kind.in_([k.value for k in MONITORING_DELIVERABLES]),
+                        Deadline.status.in_([DeadlineStatus.pending.value, DeadlineStatus.breached.value]),
+                        Deadline.breach_at <= now, ~deliverable_filed())
+
+
+def obligation_row(o: dict | None) -> dict | None:
+    """An obligation as the API gives it: dates in ISO 8601."""
+    if o is None:
+        return None
+    return {**o, "due_on": _iso(o["due_on"]), "plan_filed_on": _iso(o["plan_filed_on"]),
+            "plan_end_on": _iso(o["plan_end_on"])}
 
 
 # ---------------------------------------------------------------- letters (R7.1–R7.3)

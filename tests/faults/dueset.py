@@ -66,7 +66,7 @@ def build_due_set(url: str, n: int, *, prefix: str = "city") -> list[int]:
         clock.set(pendulum.datetime(day.year, day.month, day.day, 9, tz="UTC"))
         for m in members:
             run(handlers.apply_status, c.ApplyStatus(member_id=m, trigger="become_inactive", rule="R5.1", actor=SU,
-                                                     reason="no action plan filed by the deadline"))
+                                                     reason="no action plan filed by the deadline", override=True))
         return members
     finally:
         engine.dispose()

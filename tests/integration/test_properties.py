@@ -39,7 +39,7 @@ from lifecycle.models import (
     TransitionRecord,
 )
 from lifecycle.schemas import CommitmentIn, LetterOfSupportIn, PlanIn
-from policies.calendar import add_months
+from policies.calendar import add_months, local_date
 from policies.errors import RuleViolation
 from policies.machines import COMMITMENT_TRANSITIONS, MEMBER_TRANSITIONS, OPEN_COMMITMENT_STATES
 from policies.rules import DEFAULT_DURATIONS, commitment_limit
@@ -132,8 +132,10 @@ STEP = st.one_of(
               st.one_of(st.none(), MEMBER), st.booleans()),
     st.tuples(st.just("request_inactivity"), MEMBER, st.booleans()),
     st.tuples(st.just("approve_inactivity"), ITEM),
+    st.tuples(st.just("decline_inactivity"), ITEM, st.sampled_from(("Consult the forum first.", " "))),
     st.tuples(st.just("resume"), MEMBER),
-    st.tuples(st.just("apply_status"), MEMBER, st.sampled_from(STATUS_ACTIONS)),
+    # D14: by hand, with and without an override of a rule that does not hold yet.
+    *[st.tuples(st.just("apply_status"), MEMBER, st.sampled_from(STATUS_ACTIONS), st.booleans())] * 2,
     st.tuples(st.just("complete"), ITEM, st.sampled_from((0, 30, 800))),
     st.tuples(st.just("modify"), ITEM, st.sampled_from(("end_earlier", "end_later", "title", "unapproved"))),
     st.tuples(st.just("withdraw"), ITEM, st.booleans()),
@@ -213,6 +215,12 @@ class Simulation:
             if request_id is None:
                 return None
             return handlers.approve_voluntary_inactivity, c.ApproveVoluntaryInactivity(request_id=request_id, actor=SU)
+        if name == "decline_inactivity":
+            request_id = self._pick(InactivityRequest, args[0])
+            if request_id is None:
+                return None
+            return handlers.decline_voluntary_inactivity, c.DeclineVoluntaryInactivity(request_id=request_id, actor=SU,
+                                                                                       reason=args[1])
         if name in ("complete", "modify", "withdraw"):
             return self._commitment_command(name, *args)
         member_id = self._member(args[0])
@@ -247,11 +255,12 @@ class Simulation:
                 return handlers.request_voluntary_inactivity, c.RequestVoluntaryInactivity(
                     member_id=member_id, reason="Municipal restructuring", stakeholders_consulted=args[1], actor=POC)
             case "resume":
+                # D9, D13: lifts voluntary inactivity only; any other is refused naming R5.6.
                 return handlers.resume, c.Resume(member_id=member_id, actor=POC, reason="Co-creation restarted")
             case "apply_status":
                 trigger, rule = args[1]
                 return handlers.apply_status, c.ApplyStatus(member_id=member_id, trigger=trigger, rule=rule, actor=SU,
-                                                            reason=f"{rule} applies")
+                                                            reason=f"{rule} applies", override=args[2])
             case "replacement":
                 months = args[1]
                 with self.world.session() as s:
@@ -259,7 +268,8 @@ class Simulation:
                     end = plan.end_on if plan is not None and months is None else add_months(today, months or 13)
                 commitment = CommitmentIn.model_validate(samples.commitment(today, end, 9))
                 return handlers.add_replacement_commitment, c.AddReplacementCommitment(
-                    member_id=member_id, commitment=commitment, actor=POC)
+                    member_id=member_id, commitment=commitment, actor=POC, approved_by=("Civic Data Association",),
+                    decision_process="Forum vote of 3 March")
             case "assess":
                 return self._assessment(member_id, args[1], args[2])
             case "tracker":
@@ -340,11 +350,18 @@ class Simulation:
                         member_id=member_id, phase="co_creation", held_on=today, government_participants=3,
                         non_governmental_participants=4, actor=POC)
                 return handlers.submit_plan, c.SubmitPlan(member_id=member_id, plan=self._valid_plan(member), actor=POC)
-            if state == "inactive":
+            if state == "inactive" and member.voluntary_inactivity:
                 return handlers.resume, c.Resume(member_id=member_id, actor=POC, reason="Co-creation restarted")
+            if state == "inactive" or (state == "probation" and member.probation_rule != "R6.2"):
+                # D13: evidence of resumption ends the inactivity (R5.6) or the probation for R6.1 (R6.4).
+                return handlers.record_meeting, c.RecordMeeting(
+                    member_id=member_id, phase="co_creation", held_on=today, government_participants=3,
+                    non_governmental_participants=4, actor=POC)
             if state == "probation":
-                return handlers.apply_status, c.ApplyStatus(member_id=member_id, trigger="reinstate", rule="R6.4",
-                                                            actor=SU, reason="Every requirement met")
+                # D13: R6.2's requirement is met once the D8 count reaches two meetings in twelve months.
+                return handlers.record_meeting, c.RecordMeeting(
+                    member_id=member_id, phase="implementation", held_on=today, government_participants=3,
+                    non_governmental_participants=4, actor=POC)
             if state == "implementing":
                 milestone = s.scalar(select(Milestone).join(Commitment).where(
                     Commitment.plan_id == member.current_plan_id, Milestone.status != "finished").order_by(Milestone.id))
@@ -371,8 +388,9 @@ class Simulation:
         if action is None:
             return None
         trigger, rule = action
+        # Ahead of the rule's own date, so an override (D14).
         return handlers.apply_status, c.ApplyStatus(member_id=member_id, trigger=trigger, rule=rule, actor=SU,
-                                                    reason=f"{rule} applies")
+                                                    reason=f"{rule} applies", override=True)
 
     def step(self, step: tuple) -> tuple[str, object | None]:
         """Run one step; returns what happened ("moved", "skipped", "done", "refused") and the command."""
@@ -479,6 +497,32 @@ def assert_unchanged_when_refused(sim: Simulation, outcome: str, command: object
         assert not changed, f"refused {command!r} changed {changed}"
 
 
+def assert_evidence_ends_what_it_meets(sim: Simulation, outcome: str, command: object, _: object) -> None:
+    """R5.6, R6.4 (D13): after evidence of resumption is filed, no member it counts for stays inactive,
+    nor on probation for anything but R6.2 (whose requirement is the D8 meeting count)."""
+    if outcome != "done":
+        return
+    from lifecycle.models import TrackerUpdate
+
+    with sim.world.session() as s:
+        if isinstance(command, c.RecordTrackerUpdate):
+            update = s.scalars(select(TrackerUpdate).order_by(TrackerUpdate.id.desc())).first()
+            if not update.progress:
+                return
+        elif isinstance(command, c.RecordMeeting):
+            if command.phase != "co_creation" or command.non_governmental_participants <= 0:
+                return
+        elif not isinstance(command, c.SubmitPlan):
+            return
+        member = s.get(Member, command.member_id)
+        if isinstance(command, c.RecordMeeting) and command.held_on < local_date(member.state_since,
+                                                                                  member.jurisdiction.time_zone):
+            return  # held before the status began: not evidence of resuming from it
+        assert member.state != "inactive", f"{command!r} left member {member.id} inactive (R5.6)"
+        assert member.state != "probation" or member.probation_rule == "R6.2", \
+            f"{command!r} left member {member.id} on probation for {member.probation_rule} (R6.4)"
+
+
 # ---------------------------------------------------------------- tests
 
 
@@ -492,3 +536,7 @@ def test_r3_3_r3_5_commitment_limits_and_durations_always_hold(databases: Databa
 
 def test_refused_commands_leave_the_database_unchanged(databases: Databases) -> None:
     run_programs(databases, assert_unchanged_when_refused, before=snapshot)
+
+
+def test_r5_6_r6_4_d13_evidence_of_resumption_always_ends_the_sanction_it_meets(databases: Databases) -> None:
+    run_programs(databases, assert_evidence_ends_what_it_meets)

@@ -47,6 +47,21 @@ class PageWorld:
     def run(self, handler, command):
         return handler(command, uow=UnitOfWork(self.factory), clock=self.clock)
 
+    def at(self, when: str) -> None:
+        """Move the clock: a date (09:00 UTC that day) or an ISO 8601 instant."""
+        self.clock.set(pendulum.parse(when if "T" in when else f"{when}T09:00:00", tz="UTC"))
+
+    def fire(self, code: str, kind: str, *, status: str = "pending") -> None:
+        """Fire the member's deadline of this kind as the timed workers would, as of the clock."""
+        from lifecycle.engine import fire_deadline
+        from lifecycle.models import Deadline
+
+        with self.session() as s:
+            ident = s.scalar(select(Deadline.id).where(Deadline.member_id == self.members[code], Deadline.kind == kind,
+                                                       Deadline.status == status).order_by(Deadline.breach_at))
+        assert ident is not None, f"{code} has no {status} {kind} deadline"
+        fire_deadline(ident, uow=UnitOfWork(self.factory), clock=self.clock)
+
     def session(self):
         return self.factory()
 
@@ -81,11 +96,22 @@ class PageWorld:
             non_governmental_participants=4, actor="support-unit"))
         return m
 
-    def implementing(self, code: str, **kw) -> int:
+    def implementing(self, code: str, *, plan_end: dt.date = dt.date(2029, 6, 30), **kw) -> int:
         m = self.co_creating(code, **kw)
-        plan = PlanIn.model_validate(samples.plan(self.clock.now().date(), dt.date(2029, 6, 30), 3))
-        self.run(handlers.submit_plan, c.SubmitPlan(member_id=m, plan=plan, actor="support-unit"))
+        self.file_plan(code, plan_end)
         return m
+
+    def file_plan(self, code: str, plan_end: dt.date, commitments: int = 3) -> int:
+        """The member files a plan today (R2.4), ending on ``plan_end``; returns its id."""
+        plan = PlanIn.model_validate(samples.plan(self.clock.now().date(), plan_end, commitments))
+        return self.run(handlers.submit_plan, c.SubmitPlan(member_id=self.members[code], plan=plan,
+                                                           actor="support-unit"))
+
+    def commitments(self, code: str) -> list[int]:
+        from lifecycle.models import Member
+
+        with self.session() as s:
+            return [cm.id for cm in s.get(Member, self.members[code]).current_plan.commitments]
 
     def milestones(self, code: str) -> list[int]:
         from lifecycle.models import Member

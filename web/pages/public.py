@@ -56,7 +56,7 @@ def members(request: Request) -> Response:
     except InvalidInput as exc:
         return error_page(request, 400, f"{exc.message} ({exc.field})")
     with factory() as s:
-        listing = public.list_members(s, country=country, state=state, page=page, per_page=per_page)
+        listing = public.list_members(s, now=clock.now(), country=country, state=state, page=page, per_page=per_page)
         countries = public.countries(s)
     return render(request, "public/members.html", {
         "listing": listing, "countries": countries, "states": public.STATES, "country": country, "state": state,
@@ -68,7 +68,7 @@ def members(request: Request) -> Response:
 def member(request: Request, member_id: int) -> Response:
     factory, clock, _ = reading(request)
     with factory() as s:
-        data = public.member_page(s, member_id)
+        data = public.member_page(s, member_id, now=clock.now())
     notice = request.query_params.get("notice")
     return render(request, "public/member.html", {**data, "notice": notice},
                   principal=current(request))
@@ -89,7 +89,7 @@ async def post_comment(request: Request, member_id: int, update_id: int) -> Resp
     _, refusal = run_use_case(request, comments.post_comment, command)
     if refusal is not None:
         with factory() as s:
-            data = public.member_page(s, member_id)
+            data = public.member_page(s, member_id, now=clock.now())
         return render(request, "public/member.html", {
             **data, "notice": None, "refusal": refusal,
             "comment_form": {"update_id": update_id, "author_name": text(form, "author_name"),
@@ -110,12 +110,12 @@ def _export(rows: Iterator[dict], fmt: str, fields: tuple[str, ...], filename: s
 def export_members(request: Request, fmt: str) -> Response:
     if fmt not in ("csv", "json"):
         return error_page(request, 404, "Exports are members.csv and members.json.")
-    factory, _, _ = reading(request)
+    factory, clock, _ = reading(request)
     try:
         country, state = _filters(request)
     except InvalidInput as exc:
         return error_page(request, 400, f"{exc.message} ({exc.field})")
-    return _export(public.iter_member_export(factory, country=country, state=state), fmt,
+    return _export(public.iter_member_export(factory, now=clock.now(), country=country, state=state), fmt,
                    public.MEMBER_EXPORT_FIELDS, f"members.{fmt}")
 
 

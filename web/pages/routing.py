@@ -77,9 +77,9 @@ def member_brief(request: Request, member_id: int) -> dict:
     """What the role pages (POC, monitoring body) show of one member, read in a read-only session."""
     from lifecycle import public
 
-    factory, _, _ = reading(request)
+    factory, clock, _ = reading(request)
     with factory() as s:
-        return public.member_brief(s, member_id)
+        return public.member_brief(s, member_id, now=clock.now())
 
 
 def role_home(request: Request, who, member_ids, area: str) -> Response:
