@@ -290,14 +290,22 @@ def member_submit_plan(
 def member_request_inactivity(
     ctx: typer.Context, member_id: int, reason: Annotated[str, typer.Option()],
     stakeholders_consulted: Annotated[bool, typer.Option(
-        "--stakeholders-consulted", help="Your non-governmental stakeholders and the OGP Local team were consulted.")
+        "--stakeholders-consulted", help="Your non-governmental stakeholders and the OGP Local team were consulted "
+                                         "(recommended, not required; the Support Unit sees it).")
     ] = False,
 ) -> None:
-    """Ask for voluntary inactivity (R5.5). Consult your stakeholders and the OGP Local team first."""
+    """Ask for voluntary inactivity (R5.5). Consulting your stakeholders and the OGP Local team first is recommended."""
+    from policies.notices import CONSULTATION_REMINDER
+
     e = env(ctx)
     rid = e.run(handlers.request_voluntary_inactivity, c.RequestVoluntaryInactivity(
         member_id=member_id, reason=reason, stakeholders_consulted=stakeholders_consulted, actor=e.actor))
-    _done(e, f"request {rid} sent to the Support Unit", id=rid)
+    reminder = None if stakeholders_consulted else CONSULTATION_REMINDER
+    message = f"request {rid} sent to the Support Unit"
+    if reminder and not e.as_json:
+        message += f"\nreminder: {reminder}"
+    _done(e, message, id=rid, stakeholders_consulted=stakeholders_consulted,
+          **({"reminder": reminder} if reminder else {}))
 
 
 @member_app.command("approve-inactivity")
@@ -309,9 +317,26 @@ def member_approve_inactivity(ctx: typer.Context, request_id: int, reason: Optio
     _done(e, f"request {request_id} approved")
 
 
+@member_app.command("decline-inactivity")
+def member_decline_inactivity(
+    ctx: typer.Context, request_id: int,
+    reason: Annotated[str, typer.Option(help="Why the request is declined (R5.5); sent to the point of contact.")] = "",
+) -> None:
+    """Decline a request for voluntary inactivity, with the reason (R5.5); the member's status does not change."""
+    e = env(ctx)
+    e.run(handlers.decline_voluntary_inactivity, c.DeclineVoluntaryInactivity(request_id=request_id, actor=e.actor,
+                                                                              reason=reason))
+    _done(e, f"request {request_id} declined")
+
+
 @member_app.command("resume")
 def member_resume(ctx: typer.Context, member_id: int, reason: Annotated[str, typer.Option()]) -> None:
-    """Return an inactive member to the phase of its current plan (R2.7, R5.6)."""
+    """End the member's voluntary inactivity (R5.5, D9); back to the phase of its current plan (R2.7).
+
+    Any other inactivity ends by itself on evidence (R5.6, D13: a tracker update showing progress, a
+    co-creation meeting with non-governmental participants, a valid plan), or by the Support Unit's
+    `member status ID resume --rule R5.6 --reason ...`.
+    """
     e = env(ctx)
     e.run(handlers.resume, c.Resume(member_id=member_id, actor=e.actor, reason=reason))
     _done(e, f"member {member_id} resumed")
@@ -323,23 +348,30 @@ def member_status(
     action: Annotated[str, typer.Argument(help="become_inactive, place_on_probation, reinstate, revoke, resume, end_plan")],
     rule: Annotated[str, typer.Option(help="The rule that justifies it, e.g. R5.4.")],
     reason: Annotated[str, typer.Option()],
+    override: Annotated[bool, typer.Option(
+        "--override", help="Take the action although its rule does not hold yet (D14); the reason is recorded "
+                           "and the audit record says it was an override.")] = False,
 ) -> None:
-    """Apply or lift a status by hand, citing its rule (Support Unit)."""
+    """Apply or lift a status by hand, citing its rule (Support Unit).
+
+    The rule must hold as of now (D14: for example R6.5 after four months of probation); otherwise the
+    action is refused naming the rule, unless it is marked --override.
+    """
     e = env(ctx)
     e.run(handlers.apply_status, c.ApplyStatus(member_id=member_id, trigger=action, rule=rule, actor=e.actor,
-                                               reason=reason))
-    _done(e, f"member {member_id}: {action} ({rule})")
+                                               reason=reason, override=override))
+    _done(e, f"member {member_id}: {action} ({rule})" + (" as an override (D14)" if override else ""))
 
 
 @member_app.command("extend")
 def member_extend(ctx: typer.Context, member_id: int,
-                  to: Annotated[str, typer.Option("--to", help="The new first-plan due date.")],
+                  to: Annotated[str, typer.Option("--to", help="The new due date of the plan.")],
                   reason: Annotated[str, typer.Option()]) -> None:
-    """Grant a new member more time to file its first plan (R5.1)."""
+    """Grant more time to file a plan: a new member's first plan (R5.1), or the plan owed after a return (D10)."""
     e = env(ctx)
     e.run(handlers.extend_first_plan_deadline, c.ExtendFirstPlanDeadline(member_id=member_id, new_due=_date(to, "--to"),
                                                                         actor=e.actor, reason=reason))
-    _done(e, f"member {member_id}: first plan now due {to}")
+    _done(e, f"member {member_id}: plan now due {to}")
 
 
 @member_app.command("show")
@@ -347,7 +379,7 @@ def member_show(ctx: typer.Context, member_id: int) -> None:
     """State, plan, commitments, open deadlines and the triggers possible now."""
     e = env(ctx)
     with e.session() as s:
-        data = queries.member_detail(s, member_id)
+        data = queries.member_detail(s, member_id, now=e.clock.now())
     if e.as_json:
         return _emit(e, data)
     out.print(f"[bold]Member {data['id']}[/bold] {escape(data['name'])} ({escape(data['jurisdiction'])}, "
@@ -368,6 +400,15 @@ def member_show(ctx: typer.Context, member_id: int) -> None:
     for d in data["deadlines"]:
         t.add_row(str(d["id"]), d["kind"], d["rule_id"], d["due_on"], d["subject"])
     out.print(t)
+    ahead = data.get("next_deadline")
+    out.print("next deadline: " + (f"{ahead['kind']} ({ahead['rule_id']}) due {ahead['due_on']}" if ahead else "none"))
+    if data.get("overdue"):
+        t = Table("id", "deliverable", "rule", "due", "of", title="Overdue deliverables")
+        for o in data["overdue"]:
+            of = (f"commitment {o['commitment_id']} {o['commitment'] or ''}".strip() if o["commitment_id"]
+                  else f"plan {o['plan_id']}") + (" (earlier plan)" if o.get("earlier_plan") else "")
+            t.add_row(str(o["id"]), o["kind"], o["rule_id"], o["due_on"], escape(of))
+        out.print(t)
     caused = [(r, x) for r in data["history"] for x in r.get("letters", ())]
     if caused:
         t = Table("letter", "kind", "to", "status", "transition", title="Letters caused by transitions")
@@ -411,11 +452,15 @@ def commitment_complete(ctx: typer.Context, commitment_id: int,
     _done(e, f"commitment {commitment_id} completed")
 
 
+# R3.10: without them the command is refused by the rule (exit 1, naming R3.10), never as a usage error.
+Decision = Annotated[Optional[str], typer.Option("--decision", help="How the change was decided (R3.10).")]
+ApprovedBy = Annotated[Optional[list[str]], typer.Option(
+    "--approved-by", help="A non-governmental stakeholder recorded for the plan who approved (R3.10); repeat.")]
+
+
 @commitment_app.command("modify")
 def commitment_modify(
-    ctx: typer.Context, commitment_id: int,
-    decision: Annotated[str, typer.Option(help="How the change was decided (R3.10).")],
-    approved_by: Annotated[list[str], typer.Option(help="Non-governmental stakeholder who approved; repeat.")],
+    ctx: typer.Context, commitment_id: int, decision: Decision = None, approved_by: ApprovedBy = None,
     start: Optional[str] = None, end: Optional[str] = None, title: Optional[str] = None,
     milestones: Annotated[Optional[Path], typer.Option(help="New milestone list as JSON or YAML.")] = None,
 ) -> None:
@@ -426,34 +471,34 @@ def commitment_modify(
         doc = load_document(milestones)
         ms = tuple(parse(MilestoneIn, m, what=f"milestone {i + 1}") for i, m in enumerate(doc or []))
     e.run(handlers.modify_commitment, c.ModifyCommitment(
-        commitment_id=commitment_id, actor=e.actor, decision_process=decision, approved_by=tuple(approved_by),
+        commitment_id=commitment_id, actor=e.actor, decision_process=decision or "",
+        approved_by=tuple(approved_by or ()),
         start=_date(start, "--start") if start else None, end=_date(end, "--end") if end else None, title=title,
         milestones=ms))
     _done(e, f"commitment {commitment_id} modified")
 
 
 @commitment_app.command("withdraw")
-def commitment_withdraw(
-    ctx: typer.Context, commitment_id: int,
-    decision: Annotated[str, typer.Option(help="How the removal was decided (R3.10).")],
-    approved_by: Annotated[list[str], typer.Option(help="Approving stakeholder; repeat.")],
-) -> None:
-    """Remove a commitment within six months of its submission (R3.10)."""
+def commitment_withdraw(ctx: typer.Context, commitment_id: int, decision: Decision = None,
+                        approved_by: ApprovedBy = None) -> None:
+    """Remove a commitment within six months of its submission, approved and documented (R3.10)."""
     e = env(ctx)
     e.run(handlers.withdraw_commitment, c.WithdrawCommitment(commitment_id=commitment_id, actor=e.actor,
-                                                             decision_process=decision,
-                                                             approved_by=tuple(approved_by)))
+                                                             decision_process=decision or "",
+                                                             approved_by=tuple(approved_by or ())))
     _done(e, f"commitment {commitment_id} withdrawn")
 
 
 @commitment_app.command("add")
 def commitment_add(ctx: typer.Context, member_id: int,
-                   file: Annotated[Path, typer.Option("--file", "-f", help="The commitment as JSON or YAML.")]) -> None:
-    """Add a replacement commitment once a completed one is assessed (R3.4)."""
+                   file: Annotated[Path, typer.Option("--file", "-f", help="The commitment as JSON or YAML.")],
+                   decision: Decision = None, approved_by: ApprovedBy = None) -> None:
+    """Add a replacement commitment once a completed one is assessed (R3.4), approved and documented (R3.10)."""
     e = env(ctx)
     data = parse(CommitmentIn, load_document(file), what="commitment file")
-    cid = e.run(handlers.add_replacement_commitment, c.AddReplacementCommitment(member_id=member_id, commitment=data,
-                                                                               actor=e.actor))
+    cid = e.run(handlers.add_replacement_commitment, c.AddReplacementCommitment(
+        member_id=member_id, commitment=data, actor=e.actor, decision_process=decision or "",
+        approved_by=tuple(approved_by or ())))
     _done(e, f"commitment {cid} added", id=cid)
 
 

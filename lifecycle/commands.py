@@ -94,10 +94,12 @@ class SubmitPlan:
 
 @dataclass(frozen=True)
 class RequestVoluntaryInactivity:
+    """The POC asks for voluntary inactivity (R5.5); consulting first is recommended and recorded, not required."""
+
     member_id: int
     reason: str
-    stakeholders_consulted: bool
     actor: str
+    stakeholders_consulted: bool = False
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,15 @@ class ApproveVoluntaryInactivity:
     request_id: int
     actor: str
     reason: str | None = None
+
+
+@dataclass(frozen=True)
+class DeclineVoluntaryInactivity:
+    """The Support Unit declines a pending request for voluntary inactivity, with its reason (R5.5)."""
+
+    request_id: int
+    actor: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -124,6 +135,8 @@ class ApplyStatus:
     actor: str
     reason: str
     evidence: tuple[str, ...] = ()
+    # D14: taken although the rule does not hold as of now; the reason then says why, and the audit record says so.
+    override: bool = False
 
 
 @dataclass(frozen=True)
@@ -136,10 +149,13 @@ class CompleteCommitment:
 
 @dataclass(frozen=True)
 class ModifyCommitment:
+    """R3.10: ``approved_by`` names non-governmental stakeholders recorded for the plan; a change without them is
+    refused by the rule, not by the command's shape."""
+
     commitment_id: int
     actor: str
-    decision_process: str
-    approved_by: tuple[str, ...]
+    decision_process: str = ""
+    approved_by: tuple[str, ...] = ()
     start: dt.date | None = None
     end: dt.date | None = None
     title: str | None = None
@@ -150,15 +166,19 @@ class ModifyCommitment:
 class WithdrawCommitment:
     commitment_id: int
     actor: str
-    decision_process: str
-    approved_by: tuple[str, ...]
+    decision_process: str = ""
+    approved_by: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class AddReplacementCommitment:
+    """R3.4, with the approval of R3.10 that any change to the plan's commitments needs."""
+
     member_id: int
     commitment: CommitmentIn
     actor: str
+    decision_process: str = ""
+    approved_by: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

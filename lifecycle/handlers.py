@@ -14,7 +14,7 @@ from typing import Any
 import structlog
 from sqlalchemy import func, select
 
-from lifecycle import audit, commands as c, obligations
+from lifecycle import audit, commands as c, obligations, outbox, standing
 from lifecycle.clock import Clock
 from lifecycle.machines import TransitionContext, fire
 from lifecycle.models import (
@@ -36,15 +36,19 @@ from lifecycle.models import (
     Person,
     Role,
     TrackerUpdate,
+    TransitionRecord,
 )
 from lifecycle.schemas import CommitmentIn, LetterOfSupportIn, MilestoneIn
 from lifecycle.uow import UnitOfWork
 from policies import assessments, joining, plans
-from policies.calendar import Quarter, add_months, breach_instant, local_date, validate_timezone
+from policies.calendar import Quarter, local_date, validate_timezone
+from policies.sanctions import RESUMPTION_HINT, Activity, check_status_action, exit_on_evidence, furthest, is_progress
 from policies.timed import meeting_finding
 from policies.deadlines import DeadlineKind, DeadlineStatus
 from policies.errors import InvalidInput, NotFound, RuleViolation, TriggerNotAllowed
-from policies.machines import OPEN_COMMITMENT_STATES, CommitmentState, MemberState
+from policies.machines import OPEN_COMMITMENT_STATES, CommitmentState, MemberState, sources_of
+from policies.notices import (INACTIVITY_DECLINED, INACTIVITY_DECLINED_RECIPIENTS, MODIFICATION_NOTICE,
+                              MODIFICATION_NOTICE_RECIPIENTS)
 from policies.proposals import CoCreationRecord, JurisdictionFacts, PlanProposal
 from policies.rules import commitment_limit
 from policies.vocabularies import EVIDENCE_KINDS, MEETING_PHASES, MILESTONE_STATUSES, canonical
@@ -52,6 +56,7 @@ from policies.vocabularies import EVIDENCE_KINDS, MEETING_PHASES, MILESTONE_STAT
 log = structlog.get_logger(__name__)
 
 ROLES = ("support_unit", "poc", "monitoring_body", "stakeholder", "auditor")
+SYSTEM = "system"
 SUPPORT_UNIT_TRIGGERS = {
     "become_inactive": ("R5.1", "R5.2", "R5.3", "R5.4"),
     "place_on_probation": ("R6.1", "R6.2"),
@@ -60,14 +65,45 @@ SUPPORT_UNIT_TRIGGERS = {
     "resume": ("R5.6",),
     "end_plan": ("R2.5",),
 }
-# D4: a milestone moving forward along this order is progress; stuck and incomplete are not.
-MILESTONE_ORDER = {"not_started": 0, "in_progress": 1, "finished": 2}
 
 
 def _ctx(uow: UnitOfWork, clock: Clock, *, actor: str, reason: str | None = None, rule: str | None = None,
-         evidence: tuple[str, ...] = ()) -> TransitionContext:
+         evidence: tuple[str, ...] = (), override: bool = False) -> TransitionContext:
     return TransitionContext(session=uow.session, now=clock.now(), recorded_at=uow.recorded_at(), actor=actor,
-                             reason=reason, rule=rule, evidence=tuple(evidence))
+                             reason=reason, rule=rule, evidence=tuple(evidence), override=override)
+
+
+def _lock_with_partners(uow: UnitOfWork, member_id: int) -> tuple[Member, list[Member]]:
+    """The member and the partners of its joint plan (R3.13), all locked in id order, as every handler locks.
+
+    The coalition is read before the locks are taken; one that grew meanwhile (a joint plan filed
+    in between) has its newcomers locked too.
+    """
+    ids = standing.partners(uow.session, uow.get(Member, member_id, what="member"))
+    locked = {ident: uow.lock(Member, ident, what="member") for ident in ids}
+    member = locked[member_id]
+    for ident in standing.partners(uow.session, member):
+        if ident not in locked:
+            locked[ident] = uow.lock(Member, ident, what="member")
+    return member, [locked[i] for i in sorted(locked)]
+
+
+def _on_evidence(uow: UnitOfWork, clock: Clock, members: list[Member], evidence: Activity, detail: str) -> None:
+    """R5.6, R6.4 (D13): evidence just filed ends the sanctions it meets, in the same unit of work.
+
+    Each member it counts for (R3.13: every member of a joint plan) that is inactive resumes, and
+    each on probation whose every unmet requirement is now met is reinstated, actor ``system``.
+    """
+    for m in members:
+        meetings = 0
+        if m.state == MemberState.probation:
+            meetings = standing.implementation_meetings(uow.session, standing.partners(uow.session, m), _today(m, clock))
+        leave = exit_on_evidence(m.state, probation_rule=m.probation_rule, evidence=evidence, meetings=meetings)
+        if leave is None:
+            continue
+        fire(m, leave.trigger, _ctx(uow, clock, actor=SYSTEM, reason=detail, rule=leave.rule))
+        m.voluntary_inactivity, m.inactivity_rule, m.probation_rule = False, None, None
+        log.info("sanction_lifted", member_id=m.id, trigger=leave.trigger, rule=leave.rule, evidence=evidence.value)
 
 
 def _today(member: Member, clock: Clock) -> dt.date:
@@ -243,7 +279,7 @@ def record_meeting(cmd: c.RecordMeeting, *, uow: UnitOfWork, clock: Clock) -> in
     if cmd.government_participants < 0 or cmd.non_governmental_participants < 0:
         raise InvalidInput("Participant counts are zero or more.", rule="R3.11", field="participants")
     with uow:
-        member = uow.lock(Member, cmd.member_id, what="member")
+        member, members = _lock_with_partners(uow, cmd.member_id)
         if member.state in (MemberState.applicant, MemberState.rejected, MemberState.revoked):
             raise TriggerNotAllowed(f"Meetings are recorded for members; this one is {member.state}.",
                                     rule="R3.11", field="state")
@@ -258,6 +294,16 @@ def record_meeting(cmd: c.RecordMeeting, *, uow: UnitOfWork, clock: Clock) -> in
         for url in cmd.evidence:
             uow.session.add(Evidence(subject_type="meeting", subject_id=meeting.id, kind="forum minutes or decisions",
                                      url=url, title=None, recorded_at=clock.now()))
+        if cmd.non_governmental_participants > 0:
+            uow.session.flush()
+            # D13: a co-creation meeting with stakeholders is evidence of resumption, if held since the status
+            # began; implementation meetings count towards R6.2's yearly minimum (D8). R3.13: for the coalition.
+            activity = Activity.co_creation_meeting if cmd.phase == "co_creation" else Activity.implementation_meeting
+            counted = [m for m in members if activity is Activity.implementation_meeting
+                       or cmd.held_on >= local_date(m.state_since, m.jurisdiction.time_zone)]
+            _on_evidence(uow, clock, counted, activity,
+                         f"meeting {meeting.id} ({cmd.phase.replace('_', ' ')}, {cmd.held_on.isoformat()}) with "
+                         f"{cmd.non_governmental_participants} non-governmental participant(s), recorded by {cmd.actor}")
         uow.commit()
         return meeting.id
 
@@ -279,7 +325,12 @@ def _facts(member: Member) -> JurisdictionFacts:
 
 
 def submit_plan(cmd: c.SubmitPlan, *, uow: UnitOfWork, clock: Clock) -> int:
-    """R2.4: a plan that passes §3 validation starts implementation, for every coalition member."""
+    """R2.4: a plan that passes §3 validation starts implementation, for every coalition member.
+
+    D13: a member inactive or on probation without a plan in force may file one too (R6.3): the
+    plan is recorded, and it is evidence of resumption (R5.6, to implementing) or, on probation,
+    meets the requirement R6.1 left unmet (R6.4).
+    """
     p = cmd.plan
     with uow:
         # Every member of a joint plan is locked in id order, so two partners filing at once serialize.
@@ -287,9 +338,13 @@ def submit_plan(cmd: c.SubmitPlan, *, uow: UnitOfWork, clock: Clock) -> int:
         member = locked[cmd.member_id]
         partners = [m for ident, m in locked.items() if ident != cmd.member_id]
         for m in (member, *partners):
-            if m.state != MemberState.co_creation:
+            sanctioned = m.state in (MemberState.inactive, MemberState.probation)
+            if m.state != MemberState.co_creation and not (sanctioned and not m.has_plan_in_force):
                 raise TriggerNotAllowed(
-                    f"Member {m.id} ({m.jurisdiction.name}) is {m.state.replace('_', ' ')}; a plan is filed during co-creation.",
+                    f"Member {m.id} ({m.jurisdiction.name}) is {m.state.replace('_', ' ')}"
+                    + (" with a plan in force" if sanctioned else "")
+                    + "; a plan is filed during co-creation, or while inactive or on probation without a plan in "
+                      "force.",
                     rule="R2.4", field="state",
                 )
         now = clock.now()
@@ -339,6 +394,8 @@ def submit_plan(cmd: c.SubmitPlan, *, uow: UnitOfWork, clock: Clock) -> int:
                 owner = next((m for m in (member, *partners) if m.jurisdiction.code == ci.jurisdiction), member)
             _create_commitment(uow, clock, plan=plan, member=owner, data=ci, actor=cmd.actor, submitted_on=filed_on,
                                replacement=False)
+        _on_evidence(uow, clock, [m for m in (member, *partners) if m.state != MemberState.implementing],
+                     Activity.plan_filed, f"action plan {plan.id} filed by {cmd.actor}")
         uow.commit()
         log.info("plan_filed", member_id=member.id, plan_id=plan.id, commitments=len(p.commitments))
         return plan.id
@@ -357,7 +414,8 @@ def _vision(p, member: Member, partners: list[Member]):
 
 
 def _create_commitment(uow: UnitOfWork, clock: Clock, *, plan: ActionPlan, member: Member, data: CommitmentIn,
-                       actor: str, submitted_on: dt.date, replacement: bool) -> Commitment:
+                       actor: str, submitted_on: dt.date, replacement: bool, decision_process: str | None = None,
+                       approved_by: tuple[str, ...] = ()) -> Commitment:
     now = clock.now()
     details = data.model_dump(mode="json", exclude={"title", "start", "end", "milestones", "jurisdiction"})
     commitment = Commitment(plan_id=plan.id, member_id=member.id, jurisdiction_code=data.jurisdiction,
@@ -373,7 +431,7 @@ def _create_commitment(uow: UnitOfWork, clock: Clock, *, plan: ActionPlan, membe
     audit.append(uow.session, subject_type="commitment", subject_id=commitment.id, from_state="", to_state="draft",
                  trigger="create", actor=actor, reason=f"in action plan {plan.id}", rule_id="R3.4" if replacement else "R3.2",
                  business_time=now, recorded_at=uow.recorded_at())
-    _snapshot(uow, commitment, change="created", decision_process=None, approved_by=())
+    _snapshot(uow, commitment, change="created", decision_process=decision_process, approved_by=approved_by)
     fire(commitment, "start", _ctx(uow, clock, actor=actor, rule="R3.4" if replacement else "R2.4"))
     return commitment
 
@@ -396,7 +454,7 @@ def _snapshot(uow: UnitOfWork, commitment: Commitment, *, change: str, decision_
 
 
 def add_replacement_commitment(cmd: c.AddReplacementCommitment, *, uow: UnitOfWork, clock: Clock) -> int:
-    """R3.4: once a completed commitment is assessed, a new one may take its place."""
+    """R3.4: once a completed commitment is assessed, a new one may take its place, approved as R3.10 asks."""
     with uow:
         member = uow.lock(Member, cmd.member_id, what="member")
         plan = member.current_plan
@@ -405,23 +463,40 @@ def add_replacement_commitment(cmd: c.AddReplacementCommitment, *, uow: UnitOfWo
         commitments = list(plan.commitments)
         coalition_size = len(uow.session.get(Coalition, plan.coalition_id).member_ids) if plan.coalition_id else 1
         today = _today(member, clock)
-        plans.check_replacement(
+        approvers = plans.check_replacement(
             cmd.commitment.to_proposal(), today=today, plan_end=plan.end_on,
             open_commitments=sum(1 for x in commitments if x.state in OPEN_COMMITMENT_STATES),
             limit=commitment_limit(coalition_size),
             assessed_completed=sum(1 for x in commitments if x.state == CommitmentState.assessed and x.completed_on),
             replacements_so_far=sum(1 for x in commitments if x.is_replacement),
+            approved_by=cmd.approved_by, stakeholders=_recorded_stakeholders(uow, plan),
+            decision_process=cmd.decision_process, term_end=_replacement_term(uow, plan, member, cmd.commitment),
         )
         commitment = _create_commitment(uow, clock, plan=plan, member=member, data=cmd.commitment, actor=cmd.actor,
-                                        submitted_on=today, replacement=True)
+                                        submitted_on=today, replacement=True, decision_process=cmd.decision_process,
+                                        approved_by=approvers)
         uow.commit()
         return commitment.id
+
+
+def _replacement_term(uow: UnitOfWork, plan: ActionPlan, member: Member, data: CommitmentIn) -> dt.date | None:
+    """R3.13: in a joint plan, the term a replacement must end before: its owner's, or the shortest for a joint one."""
+    if plan.coalition_id is None:
+        return None  # the plan itself ends two months before the member's term (R3.1)
+    if data.jurisdiction is None:
+        terms = [uow.session.get(Member, i).jurisdiction for i in standing.coalition_of(uow.session, plan, member.id)]
+    else:
+        terms = [member.jurisdiction]
+    ends = [j.term_end for j in terms if j.has_elections and j.term_end is not None]
+    return min(ends) if ends else None
 
 
 def complete_commitment(cmd: c.CompleteCommitment, *, uow: UnitOfWork, clock: Clock) -> None:
     with uow:
         # Member before commitment, as every handler locks: opposite orders deadlock on PostgreSQL.
-        member = uow.lock(Member, uow.get(Commitment, cmd.commitment_id, what="commitment").member_id, what="member")
+        # R3.13: the partners of a joint plan too, since a completion is progress for each of them (D12).
+        member, members = _lock_with_partners(
+            uow, uow.get(Commitment, cmd.commitment_id, what="commitment").member_id)
         commitment = uow.lock(Commitment, cmd.commitment_id, what="commitment")
         if cmd.completed_on > _today(member, clock):
             raise InvalidInput("A commitment is completed on or before today.", rule="R4.2", field="completed_on")
@@ -430,17 +505,63 @@ def complete_commitment(cmd: c.CompleteCommitment, *, uow: UnitOfWork, clock: Cl
         commitment.completed_on = cmd.completed_on
         fire(commitment, "complete", _ctx(uow, clock, actor=cmd.actor, evidence=cmd.evidence,
                                           reason=f"completed on {cmd.completed_on.isoformat()}"))
+        # D12: a commitment completed is progress, evidence of resumption (D13) for the plan's members (R3.13).
+        counted = [m for m in members if cmd.completed_on >= local_date(m.state_since, m.jurisdiction.time_zone)]
+        _on_evidence(uow, clock, counted, Activity.progress,
+                     f"commitment {commitment.id} completed on {cmd.completed_on.isoformat()}, reported by {cmd.actor}")
         uow.commit()
 
 
+def _recorded_stakeholders(uow: UnitOfWork, plan: ActionPlan) -> list[str]:
+    """R3.10: who may approve a change to a plan's commitments: the plan's endorsing stakeholders, and the
+    stakeholder accounts (person or organisation) of the members filing it."""
+    owners = uow.session.get(Coalition, plan.coalition_id).member_ids if plan.coalition_id else [plan.member_id]
+    names = [str(n) for n in plan.endorsing_stakeholders or []]
+    for name, organisation in uow.session.execute(
+            select(Person.name, Person.organisation).join(Role, Role.person_id == Person.id)
+            .where(Role.role == "stakeholder", Role.member_id.in_(owners)).order_by(Person.id)):
+        names += [name] + ([organisation] if organisation else [])
+    return names
+
+
+def _notify_modification(uow: UnitOfWork, commitment: Commitment, record, *, changes: list[dict[str, Any]],
+                         approvers: tuple[str, ...], decision_process: str) -> None:
+    """R3.10: the OGP Local team is notified of the change, by a letter written in the change's transaction."""
+    payload = {"commitment_id": commitment.id, "commitment_title": commitment.title, "version": commitment.version,
+               "change": "withdrawn" if record.trigger == "withdraw" else "modified", "changes": changes,
+               "approved_by": list(approvers), "decision_process": decision_process,
+               "submitted_on": commitment.submitted_on.isoformat()}
+    for role in MODIFICATION_NOTICE_RECIPIENTS:
+        outbox.emit(uow.session, key=f"commitment:{commitment.id}:v{commitment.version}:{MODIFICATION_NOTICE}:{role}",
+                    kind=MODIFICATION_NOTICE, member_id=commitment.member_id, recipient_role=role,
+                    created_at=record.business_time, rule_id="R3.10", transition_id=record.id,
+                    payload=dict(payload), fresh=True)
+
+
+def _changes(before: CommitmentIn, after: CommitmentIn, milestones_before: int,
+             milestones_replaced: bool) -> list[dict[str, Any]]:
+    """What a modification changed, as field codes with their old and new values (rendered in the reader's language)."""
+    found: list[dict[str, Any]] = []
+    for name, old, new in (("title", before.title, after.title),
+                           ("start", before.start, after.start), ("end", before.end, after.end)):
+        if old != new:
+            found.append({"field": name, "from": old if isinstance(old, str) else old.isoformat(),
+                          "to": new if isinstance(new, str) else new.isoformat()})
+    if milestones_replaced:
+        found.append({"field": "milestones", "from": milestones_before, "to": len(after.milestones)})
+    return found
+
+
 def modify_commitment(cmd: c.ModifyCommitment, *, uow: UnitOfWork, clock: Clock) -> None:
-    """R3.10: within six months of submission, approved and documented; every version kept."""
+    """R3.10: within six months of submission, approved by recorded stakeholders and documented; every version
+    kept, and the Support Unit notified."""
     with uow:
         # Member before commitment, as every handler locks: opposite orders deadlock on PostgreSQL.
         member = uow.lock(Member, uow.get(Commitment, cmd.commitment_id, what="commitment").member_id, what="member")
         commitment = uow.lock(Commitment, cmd.commitment_id, what="commitment")
-        plans.check_modification(submitted_on=commitment.submitted_on, today=_today(member, clock),
-                                 stakeholders_approved=bool(cmd.approved_by), decision_process=cmd.decision_process)
+        approvers = plans.check_modification(
+            submitted_on=commitment.submitted_on, today=_today(member, clock), approved_by=cmd.approved_by,
+            stakeholders=_recorded_stakeholders(uow, commitment.plan), decision_process=cmd.decision_process)
         current = _commitment_in(commitment)
         changed = current.model_copy(update={
             k: v for k, v in {"title": cmd.title, "start": cmd.start, "end": cmd.end,
@@ -453,6 +574,7 @@ def modify_commitment(cmd: c.ModifyCommitment, *, uow: UnitOfWork, clock: Clock)
             from policies.errors import Refusals
 
             raise Refusals(violations, subject="commitment modification")
+        changes = _changes(current, changed, len(current.milestones), cmd.milestones is not None)
         commitment.title, commitment.start_on, commitment.end_on = changed.title, changed.start, changed.end
         if cmd.milestones is not None:
             for old in list(commitment.milestones):
@@ -461,23 +583,28 @@ def modify_commitment(cmd: c.ModifyCommitment, *, uow: UnitOfWork, clock: Clock)
             for i, m in enumerate(changed.milestones):
                 uow.session.add(Milestone(commitment_id=commitment.id, position=i, **m.model_dump()))
         commitment.version += 1
-        fire(commitment, "modify", _ctx(uow, clock, actor=cmd.actor, reason=cmd.decision_process))
-        _snapshot(uow, commitment, change="modified", decision_process=cmd.decision_process,
-                  approved_by=cmd.approved_by)
+        record = fire(commitment, "modify", _ctx(uow, clock, actor=cmd.actor, reason=cmd.decision_process))
+        _snapshot(uow, commitment, change="modified", decision_process=cmd.decision_process, approved_by=approvers)
+        _notify_modification(uow, commitment, record, changes=changes, approvers=approvers,
+                             decision_process=cmd.decision_process)
         uow.commit()
 
 
 def withdraw_commitment(cmd: c.WithdrawCommitment, *, uow: UnitOfWork, clock: Clock) -> None:
+    """R3.10: a commitment is removed within six months of submission, approved and documented; the Support Unit
+    is notified."""
     with uow:
         # Member before commitment, as every handler locks: opposite orders deadlock on PostgreSQL.
         member = uow.lock(Member, uow.get(Commitment, cmd.commitment_id, what="commitment").member_id, what="member")
         commitment = uow.lock(Commitment, cmd.commitment_id, what="commitment")
-        plans.check_modification(submitted_on=commitment.submitted_on, today=_today(member, clock),
-                                 stakeholders_approved=bool(cmd.approved_by), decision_process=cmd.decision_process)
+        approvers = plans.check_modification(
+            submitted_on=commitment.submitted_on, today=_today(member, clock), approved_by=cmd.approved_by,
+            stakeholders=_recorded_stakeholders(uow, commitment.plan), decision_process=cmd.decision_process)
         commitment.version += 1
-        fire(commitment, "withdraw", _ctx(uow, clock, actor=cmd.actor, reason=cmd.decision_process))
-        _snapshot(uow, commitment, change="withdrawn", decision_process=cmd.decision_process,
-                  approved_by=cmd.approved_by)
+        record = fire(commitment, "withdraw", _ctx(uow, clock, actor=cmd.actor, reason=cmd.decision_process))
+        _snapshot(uow, commitment, change="withdrawn", decision_process=cmd.decision_process, approved_by=approvers)
+        _notify_modification(uow, commitment, record, changes=[], approvers=approvers,
+                             decision_process=cmd.decision_process)
         uow.commit()
 
 
@@ -535,6 +662,10 @@ def file_assessment(cmd: c.FileAssessment, *, uow: UnitOfWork, clock: Clock) -> 
         if commitment is not None:
             fire(commitment, "assess", _ctx(uow, clock, actor=cmd.actor,
                                             reason=f"completion {cmd.ratings.get('completion')}"))
+            # Filed after its overdue notice: the deliverable is met all the same, late (its closing instant says so).
+            obligations.close(uow.session, member_id=commitment.member_id,
+                              kind=DeadlineKind.end_of_commitment_assessment, status=DeadlineStatus.met, now=now,
+                              subject=("commitment", commitment.id), overdue_too=True)
         else:
             # R3.13: a joint plan's deliverable is owed by every coalition member, and met for all at once.
             owners = uow.session.get(Coalition, plan.coalition_id).member_ids if plan.coalition_id else [member.id]
@@ -542,7 +673,7 @@ def file_assessment(cmd: c.FileAssessment, *, uow: UnitOfWork, clock: Clock) -> 
                     else DeadlineKind.final_learning_report)
             for owner_id in owners:
                 obligations.close(uow.session, member_id=owner_id, kind=owed, status=DeadlineStatus.met, now=now,
-                                  subject=("plan", plan.id))
+                                  subject=("plan", plan.id), overdue_too=True)
             if kind is assessments.AssessmentKind.start and cmd.unmet_requirements:
                 _check_engagement(uow, clock, member, assessment)
         uow.commit()
@@ -552,25 +683,26 @@ def file_assessment(cmd: c.FileAssessment, *, uow: UnitOfWork, clock: Clock) -> 
 def _check_engagement(uow: UnitOfWork, clock: Clock, member: Member, assessment: Assessment) -> None:
     """D8: a start assessment that records an R3.11 requirement as unmet triggers the R6.2 check at once."""
     today = _today(member, clock)
-    meetings = uow.session.scalar(select(func.count()).select_from(Meeting).where(
-        Meeting.member_id == member.id, Meeting.phase == "implementation", Meeting.non_governmental_participants > 0,
-        Meeting.held_on > add_months(today, -12), Meeting.held_on <= today)) or 0
+    meetings = standing.implementation_meetings(uow.session, standing.partners(uow.session, member), today)
     if meeting_finding(meetings) is None or member.state not in (MemberState.co_creation, MemberState.implementing):
         return
     detail = (f"start assessment {assessment.id} records {', '.join(assessment.unmet_requirements)} unmet; "
               f"{meetings} implementation meeting(s) with stakeholders in the last 12 months")
-    record = fire(member, "place_on_probation", _ctx(uow, clock, actor="system", reason=detail, rule="R6.2"))
+    record = fire(member, "place_on_probation", _ctx(uow, clock, actor=SYSTEM, reason=detail, rule="R6.2"))
     member.probation_rule = "R6.2"
     uow.session.add(Finding(member_id=member.id, rule_id="R6.2", outcome="transition", found_at=clock.now(),
                             transition_id=record.id, detail=detail))
 
 
 def record_tracker_update(cmd: c.RecordTrackerUpdate, *, uow: UnitOfWork, clock: Clock) -> int:
-    """R4.4: the quarterly public update; D4 progress; R5.6 progress ends inactivity."""
+    """R4.4: the quarterly public update; D12 progress; R5.6/R6.4 progress ends a sanction (D13).
+
+    R3.13: an update on a joint plan is the coalition's, so its progress counts for every partner.
+    """
     if _blank(cmd.narrative):
         raise InvalidInput("A tracker update says what happened this quarter.", rule="R4.4", field="narrative")
     with uow:
-        member = uow.lock(Member, cmd.member_id, what="member")
+        member, members = _lock_with_partners(uow, cmd.member_id)
         plan = member.current_plan
         if plan is None or member.state in (MemberState.revoked, MemberState.rejected):
             raise TriggerNotAllowed("Tracker updates are filed on a member's action plan.", rule="R4.4", field="plan")
@@ -588,20 +720,21 @@ def record_tracker_update(cmd: c.RecordTrackerUpdate, *, uow: UnitOfWork, clock:
                 raise InvalidInput(f"Say why milestone {milestone.id} is {status}.", rule="R8.1",
                                    field="changes.delay_reason")
             before = milestone.status
-            if status in MILESTONE_ORDER and status != before and MILESTONE_ORDER[status] > MILESTONE_ORDER.get(before, 0):
-                progress = True
+            # D12: only a status beyond the furthest the milestone ever reached is progress.
+            moved = is_progress(milestone.furthest_status, status)
+            progress = progress or moved
             milestone.status = status
+            milestone.furthest_status = furthest(milestone.furthest_status, status)
             changes.append({"milestone_id": milestone.id, "from": before, "to": status,
-                            "delay_reason": ch.delay_reason})
+                            "delay_reason": ch.delay_reason, "progress": moved})
         quarter = Quarter.containing(local_date(now, member.jurisdiction.time_zone))
         update = TrackerUpdate(member_id=member.id, plan_id=plan.id, quarter=str(quarter), filed_at=now,
                                narrative=cmd.narrative, changes=changes, progress=progress)
         uow.session.add(update)
         uow.session.flush()
-        if progress and member.state == MemberState.inactive:
-            member.voluntary_inactivity, member.inactivity_rule = False, None
-            fire(member, "resume", _ctx(uow, clock, actor=cmd.actor, rule="R5.6",
-                                        reason=f"tracker update {update.id} reports progress"))
+        if progress:
+            _on_evidence(uow, clock, members, Activity.progress,
+                         f"tracker update {update.id} reports progress, filed by {cmd.actor}")
         uow.commit()
         return update.id
 
@@ -610,62 +743,111 @@ def record_tracker_update(cmd: c.RecordTrackerUpdate, *, uow: UnitOfWork, clock:
 
 
 def request_voluntary_inactivity(cmd: c.RequestVoluntaryInactivity, *, uow: UnitOfWork, clock: Clock) -> int:
+    """R5.5: the POC asks with a reason; whether the stakeholders were consulted is recorded, not required."""
     if _blank(cmd.reason):
         raise InvalidInput("A request for voluntary inactivity gives its reason.", rule="R5.5", field="reason")
-    if not cmd.stakeholders_consulted:
-        raise RuleViolation(
-            "Consult your non-governmental stakeholders and the OGP Local team before asking.",
-            rule="R5.5", field="stakeholders_consulted",
-            hint="Once they have been consulted, send the request again saying so.",
-        )
     with uow:
         member = uow.lock(Member, cmd.member_id, what="member")
-        if member.state not in (MemberState.co_creation, MemberState.implementing):
-            raise TriggerNotAllowed(f"An active member asks for voluntary inactivity; this one is {member.state}.",
-                                    rule="R5.5", field="state")
+        # The states the Support Unit's approval may start from (orientation too, D11) are the ones a POC asks from.
+        allowed = sources_of("member", "approve_voluntary_inactivity")
+        if member.state not in allowed:
+            raise TriggerNotAllowed(
+                f"A member asks for voluntary inactivity in {', '.join(s.replace('_', ' ') for s in allowed)}; "
+                f"this one is {member.state.replace('_', ' ')}.", rule="R5.5", field="state")
         pending = uow.session.scalar(select(InactivityRequest.id).where(
             InactivityRequest.member_id == member.id, InactivityRequest.status == "pending"))
         if pending:
             raise RuleViolation(f"Request {pending} is already waiting for the Support Unit.", rule="R5.5",
                                 field="member_id")
         request = InactivityRequest(member_id=member.id, requested_at=clock.now(), reason=cmd.reason,
-                                    stakeholders_consulted=True, status="pending")
+                                    stakeholders_consulted=bool(cmd.stakeholders_consulted), status="pending")
         uow.session.add(request)
         uow.session.flush()
         uow.commit()
+        log.info("inactivity_requested", member_id=member.id, request_id=request.id,
+                 stakeholders_consulted=request.stakeholders_consulted)
         return request.id
+
+
+def _pending_request(uow: UnitOfWork, request_id: int) -> tuple[Member, InactivityRequest]:
+    """R5.5: a request still waiting for the Support Unit, and its member, locked member first as every handler
+    locks (an approval and a decline of the same request then serialize instead of deadlocking)."""
+    member = uow.lock(Member, uow.get(InactivityRequest, request_id, what="inactivity request").member_id,
+                      what="member")
+    request = uow.lock(InactivityRequest, request_id, what="inactivity request")
+    if request.status != "pending":
+        raise RuleViolation(f"Request {request.id} is already {request.status}.", rule="R5.5", field="request_id")
+    return member, request
 
 
 def approve_voluntary_inactivity(cmd: c.ApproveVoluntaryInactivity, *, uow: UnitOfWork, clock: Clock) -> None:
     with uow:
-        request = uow.lock(InactivityRequest, cmd.request_id, what="inactivity request")
-        if request.status != "pending":
-            raise RuleViolation(f"Request {request.id} is already {request.status}.", rule="R5.5", field="request_id")
-        member = uow.lock(Member, request.member_id, what="member")
+        member, request = _pending_request(uow, cmd.request_id)
         fire(member, "approve_voluntary_inactivity",
              _ctx(uow, clock, actor=cmd.actor, reason=cmd.reason or request.reason, rule="R5.5"))
         member.voluntary_inactivity = True
         member.inactivity_rule = "R5.5"
         request.status = "approved"
         request.decided_at = clock.now()
+        request.decided_by = cmd.actor
+        request.decision_reason = cmd.reason
         uow.commit()
 
 
-def resume(cmd: c.Resume, *, uow: UnitOfWork, clock: Clock) -> None:
-    """R2.7/R5.6: back to the phase the current plan is in."""
+def decline_voluntary_inactivity(cmd: c.DeclineVoluntaryInactivity, *, uow: UnitOfWork, clock: Clock) -> None:
+    """R5.5: the Support Unit declines a pending request with its reason; the member's state does not change.
+
+    No transition happens, so the letter to the POC (copied to the Support Unit) is keyed by the request.
+    """
     if _blank(cmd.reason):
-        raise InvalidInput("Say how the member resumed (co-creation started, progress reported).", rule="R5.6",
-                           field="reason")
+        raise InvalidInput("Declining a request for voluntary inactivity gives its reason.", rule="R5.5",
+                           field="reason", hint="Say why, so that the point of contact knows what to do next.")
+    with uow:
+        member, request = _pending_request(uow, cmd.request_id)
+        now = clock.now()
+        request.status = "declined"
+        request.decided_at = now
+        request.decided_by = cmd.actor
+        request.decision_reason = cmd.reason
+        payload = {"request_id": request.id, "requested_at": request.requested_at.to_iso8601_string(),
+                   "request_reason": request.reason, "stakeholders_consulted": request.stakeholders_consulted,
+                   "reason": cmd.reason, "state": member.state}
+        for role in INACTIVITY_DECLINED_RECIPIENTS:
+            outbox.emit(uow.session, key=f"inactivity_request:{request.id}:{INACTIVITY_DECLINED}:{role}",
+                        kind=INACTIVITY_DECLINED, member_id=member.id, recipient_role=role, created_at=now,
+                        rule_id="R5.5", payload=dict(payload))
+        uow.commit()
+        log.info("inactivity_declined", member_id=member.id, request_id=request.id)
+
+
+def resume(cmd: c.Resume, *, uow: UnitOfWork, clock: Clock) -> None:
+    """D9, D13: the point of contact ends its voluntary inactivity (R5.5); back to the phase its plan is in (R2.7).
+
+    Any other inactivity ends on evidence (R5.6), by itself, or by the Support Unit's status action.
+    """
+    if _blank(cmd.reason):
+        raise InvalidInput("Say why the member resumes.", rule="R5.6", field="reason")
     with uow:
         member = uow.lock(Member, cmd.member_id, what="member")
-        fire(member, "resume", _ctx(uow, clock, actor=cmd.actor, reason=cmd.reason, rule="R5.6"))
+        if member.state == MemberState.inactive and not member.voluntary_inactivity:
+            raise RuleViolation(
+                f"Member {member.id} is inactive under {member.inactivity_rule or 'R2.6'}, not at its own request, "
+                "so a request to resume does not lift it. " + RESUMPTION_HINT,
+                rule="R5.6", field="state",
+                hint="The Support Unit may also resume the member with its reason.",
+            )
+        fire(member, "resume", _ctx(uow, clock, actor=cmd.actor, reason=cmd.reason, rule="R5.5"))
         member.voluntary_inactivity = False
         member.inactivity_rule = None
         uow.commit()
 
 
 def apply_status(cmd: c.ApplyStatus, *, uow: UnitOfWork, clock: Clock) -> None:
-    """The Support Unit applies or lifts a status, citing the rule (R2.6, R2.8–R2.11)."""
+    """The Support Unit applies or lifts a status, citing the rule (R2.6, R2.8–R2.11).
+
+    D14: the rule must hold as of now (a revocation after four months of probation, say), unless
+    the action is marked as an override with its reason; the audit record then says it was one.
+    """
     allowed = SUPPORT_UNIT_TRIGGERS.get(cmd.trigger)
     if allowed is None:
         raise InvalidInput(f"Unknown status action {cmd.trigger!r}; use one of {', '.join(SUPPORT_UNIT_TRIGGERS)}.",
@@ -677,15 +859,11 @@ def apply_status(cmd: c.ApplyStatus, *, uow: UnitOfWork, clock: Clock) -> None:
         raise InvalidInput("A status applied by hand gives its reason.", rule=cmd.rule, field="reason")
     with uow:
         member = uow.lock(Member, cmd.member_id, what="member")
-        if cmd.trigger == "place_on_probation":
-            wanted = "inactive" if cmd.rule == "R6.1" else "active"
-            if (member.state == MemberState.inactive) != (wanted == "inactive"):
-                raise TriggerNotAllowed(f"{cmd.rule} places {'an inactive' if wanted == 'inactive' else 'an active'} "
-                                        f"member on probation; this one is {member.state}.", rule=cmd.rule,
-                                        field="rule")
-            if cmd.rule == "R6.1" and member.voluntary_inactivity:
-                raise RuleViolation("Voluntary inactivity never leads to probation.", rule="R6.1", field="rule")
-        ctx = _ctx(uow, clock, actor=cmd.actor, reason=cmd.reason, rule=cmd.rule, evidence=cmd.evidence)
+        override = check_status_action(cmd.trigger, cmd.rule, standing.facts(uow.session, member, clock.now()),
+                                       override=cmd.override)
+        # D14: the audit record's own override flag says so (hashed with it); the reason stays the Support Unit's.
+        ctx = _ctx(uow, clock, actor=cmd.actor, reason=cmd.reason, rule=cmd.rule, evidence=cmd.evidence,
+                   override=override)
         if cmd.trigger == "end_plan":
             end_plan(uow, member, ctx)
         else:
@@ -699,6 +877,8 @@ def apply_status(cmd: c.ApplyStatus, *, uow: UnitOfWork, clock: Clock) -> None:
         elif cmd.trigger in ("reinstate", "resume"):
             member.inactivity_rule = member.probation_rule = None
             member.voluntary_inactivity = False
+        if override:
+            log.warning("status_override", member_id=member.id, trigger=cmd.trigger, rule=cmd.rule, actor=cmd.actor)
         uow.commit()
 
 
@@ -737,29 +917,41 @@ def add_evidence(cmd: c.AddEvidence, *, uow: UnitOfWork, clock: Clock) -> int:
 
 
 def extend_first_plan_deadline(cmd: c.ExtendFirstPlanDeadline, *, uow: UnitOfWork, clock: Clock) -> int:
-    """R5.1: an extension moves the first-plan deadline; only a later date, only while it is pending."""
+    """R5.1, D10: an extension moves a plan deadline later: the first plan's, or the one a return opened.
+
+    Only a later date, only while it is pending.
+    """
     if _blank(cmd.reason):
         raise InvalidInput("An extension gives its reason.", rule="R5.1", field="reason")
     with uow:
         member = uow.lock(Member, cmd.member_id, what="member")
-        deadline = uow.session.scalar(select(Deadline).where(
-            Deadline.member_id == member.id, Deadline.kind == DeadlineKind.first_plan.value,
-            Deadline.status == DeadlineStatus.pending.value).with_for_update())
+        pending = uow.session.scalars(select(Deadline).where(
+            Deadline.member_id == member.id, Deadline.status == DeadlineStatus.pending.value,
+            Deadline.kind.in_((DeadlineKind.first_plan.value, DeadlineKind.next_plan.value)))
+            .order_by(Deadline.id).with_for_update()).all()
+        deadline = next((d for d in pending if d.kind == DeadlineKind.first_plan.value or _opened_by_return(uow, d)),
+                        None)
         if deadline is None:
-            raise RuleViolation("There is no pending first-plan deadline to extend.", rule="R5.1", field="member_id",
-                                hint="Extensions apply to new members that have not filed their first plan yet.")
+            raise RuleViolation("There is no pending plan deadline that can be extended.", rule="R5.1",
+                                field="member_id",
+                                hint="Extensions apply to a first plan not filed yet, and to the plan owed after a "
+                                     "return to co-creation (D10).")
         if cmd.new_due <= deadline.due_on:
             raise InvalidInput(f"An extension moves the deadline later than {deadline.due_on.isoformat()}.",
-                               rule="R5.1", field="new_due")
-        tz = member.jurisdiction.time_zone
-        member.first_plan_due = cmd.new_due
-        deadline.due_on = cmd.new_due
-        deadline.breach_at = breach_instant(cmd.new_due, tz)
-        deadline.reminders_sent = []
-        deadline.next_reminder_at = obligations.next_reminder(cmd.new_due, tz, deadline.reminder_days or [],
-                                                              after=clock.now())
-        uow.session.add(Finding(member_id=member.id, deadline_id=deadline.id, rule_id="R5.1", outcome="extended",
-                                found_at=clock.now(), detail=f"extended to {cmd.new_due.isoformat()} by {cmd.actor}: "
-                                                              f"{cmd.reason}"))
+                               rule=deadline.rule_id, field="new_due")
+        if deadline.kind == DeadlineKind.first_plan.value:
+            member.first_plan_due = cmd.new_due
+        obligations.redate(deadline, cmd.new_due, member.jurisdiction.time_zone, now=clock.now())
+        uow.session.add(Finding(member_id=member.id, deadline_id=deadline.id, rule_id=deadline.rule_id,
+                                outcome="extended", found_at=clock.now(),
+                                detail=f"extended to {cmd.new_due.isoformat()} by {cmd.actor}: {cmd.reason}"))
         uow.commit()
         return deadline.id
+
+
+def _opened_by_return(uow: UnitOfWork, deadline: Deadline) -> bool:
+    """D10: the deadline was opened by a return to co-creation (resume, reinstate)."""
+    if deadline.opened_by is None:
+        return False
+    record = uow.session.get(TransitionRecord, deadline.opened_by)
+    return record is not None and record.trigger in obligations.RETURNS

@@ -7,10 +7,12 @@ from typing import Any
 
 import pendulum
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from lifecycle.db import UTCInstant
 from policies.machines import CommitmentState, MemberState
+from policies.sanctions import furthest
 
 
 class Base(DeclarativeBase):
@@ -91,6 +93,11 @@ class Member(Base):
     def has_plan_in_force(self) -> bool:
         """Whether the current plan is being implemented (R2.7, R2.10 pick the phase by it)."""
         return self.current_plan is not None and self.current_plan.status == "in_force"
+
+    @property
+    def orientation_pending(self) -> bool:
+        """D11: the orientation programme was never completed, so resuming returns to orientation."""
+        return self.orientation_completed_at is None and self.current_plan_id is None
 
 
 class Application(Base):
@@ -180,6 +187,10 @@ class Milestone(Base):
     responsible_agency: Mapped[str] = mapped_column(String(300))
     contact: Mapped[str] = mapped_column(String(300))
     status: Mapped[str] = mapped_column(String(20), default="not_started")
+    # D12: the furthest status along not_started < in_progress < finished it ever reached; only
+    # a step beyond it is progress (going stuck -> in_progress again is not).
+    furthest_status: Mapped[str] = mapped_column(String(20), default=lambda ctx: furthest(
+        None, ctx.get_current_parameters().get("status") or "not_started"), server_default="not_started")
     commitment: Mapped[Commitment] = relationship(back_populates="milestones")
 
 
@@ -261,9 +272,12 @@ class InactivityRequest(Base):
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
     requested_at: Mapped[pendulum.DateTime]
     reason: Mapped[str] = mapped_column(Text)
+    # Recorded, not required: the handbook recommends consulting them and the OGP Local team first.
     stakeholders_consulted: Mapped[bool] = mapped_column(Boolean)
-    status: Mapped[str] = mapped_column(String(20), default="pending")
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | approved | declined
     decided_at: Mapped[pendulum.DateTime | None]
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decision_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class Deadline(Base):
@@ -352,6 +366,8 @@ class TransitionRecord(Base):
     recorded_at: Mapped[pendulum.DateTime]
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # D14: a Support Unit status action taken although its rule did not hold as of its instant.
+    override: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
 
 # ---------------------------------------------------------------- the web: accounts, comments, concern cases

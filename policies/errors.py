@@ -77,3 +77,9 @@ class InvalidInput(RuleViolation):
 
 class NotFound(InvalidInput):
     """Raised when a command names a record that does not exist."""
+
+
+class ApproverNotRecorded(RuleViolation):
+    """Raised when an approval names someone who is not a non-governmental stakeholder recorded for the plan."""
+
+    rule = "R3.10"

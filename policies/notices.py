@@ -23,6 +23,20 @@ MEMBER_RECIPIENTS: tuple[str, ...] = ("poc", "support_unit")
 
 DEFAULT_REMINDER_DAYS: tuple[int, ...] = (30, 7)
 
+# R3.10: "the OGP Local team is notified" of every accepted modification or withdrawal of a commitment.
+MODIFICATION_NOTICE = "modification_notice"
+MODIFICATION_NOTICE_RECIPIENTS: tuple[str, ...] = ("support_unit",)
+
+# R5.5: a declined request for voluntary inactivity is a letter to the POC, copied to the Support Unit.
+INACTIVITY_DECLINED = "voluntary_inactivity_declined"
+INACTIVITY_DECLINED_RECIPIENTS: tuple[str, ...] = STATUS_RECIPIENTS
+
+# R5.5: consulting is recommended, not required; a request sent without it carries this reminder.
+CONSULTATION_REMINDER = (
+    "The handbook strongly recommends consulting your non-governmental stakeholders and the OGP Local team "
+    "before pausing; the Support Unit will see that they were not consulted (R5.5)."
+)
+
 
 def reminder_days(offsets: tuple[int, ...] | list[int]) -> tuple[int, ...]:
     """Reminder offsets in days before the due date, largest first, without duplicates or negatives."""

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 
 from policies.calendar import add_months
-from policies.errors import Refusals, RuleViolation
+from policies.errors import ApproverNotRecorded, Refusals, RuleViolation
 from policies.proposals import (
     ENGAGEMENT_ANSWER_KEYS,
     MONITORING_ANSWER_KEYS,
@@ -976,8 +976,25 @@ def _coalition_violations(plan: PlanProposal, durations: Durations) -> list[Rule
                     field="point_of_contact",
                 )
             )
+    # R3.13: a joint commitment is every partner's, so it ends before the shortest term among them.
+    terms = [j for j in jurisdictions if j.has_elections and j.term_end is not None]
+    shortest = min(terms, key=lambda j: j.term_end) if size >= 2 and terms else None
     for i, c in enumerate(plan.commitments):
         if c.jurisdiction is None:
+            if shortest is not None:
+                latest = add_months(shortest.term_end, -durations.plan_end_before_term_end_months)
+                if c.end > latest:
+                    found.append(
+                        CommitmentOutlivesJurisdictionTerm(
+                            f"Joint commitment {i + 1} ends on {c.end.isoformat()}, less than "
+                            f"{durations.plan_end_before_term_end_months} months before the term of "
+                            f"{shortest.name or shortest.code}, the shortest in the coalition, ends on "
+                            f"{shortest.term_end.isoformat()}.",
+                            hint=f"End it on {latest.isoformat()} at the latest, or make it a commitment of "
+                                 "the partners whose terms run longer.",
+                            field=f"commitments[{i}].end",
+                        )
+                    )
             continue
         owner = by_code.get(c.jurisdiction.strip().casefold())
         if owner is None:
@@ -1011,6 +1028,70 @@ def _coalition_violations(plan: PlanProposal, durations: Durations) -> list[Rule
 # --- during implementation (R3.4, R3.10) ---------------------------------------------
 
 
+def _key(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def _approval_violations(
+    approved_by: Iterable[str], stakeholders: Iterable[str], decision_process: str
+) -> tuple[tuple[str, ...], list[RuleViolation]]:
+    """R3.10: the approvers, as the plan records them, and what is wrong with the approval.
+
+    ``stakeholders`` are the non-governmental stakeholders recorded for the plan (its
+    endorsers, the member's stakeholder accounts); an approver is one of them, compared
+    without regard to case or spacing.
+    """
+    recorded: dict[str, str] = {}
+    for name in stakeholders:
+        if not _blank(name):
+            recorded.setdefault(_key(name), " ".join(name.split()))
+    who = "; ".join(recorded.values())
+    may_approve = (
+        f"Those who may approve: {who}."
+        if recorded
+        else "No non-governmental stakeholder is recorded for this plan yet: record their "
+        "accounts as stakeholders of the member first."
+    )
+    found: list[RuleViolation] = []
+    named = [n for n in approved_by if not _blank(n)]
+    approvers: list[str] = []
+    unknown: list[str] = []
+    for name in named:
+        match = recorded.get(_key(name))
+        if match is None:
+            unknown.append(" ".join(name.split()))
+        elif match not in approvers:
+            approvers.append(match)
+    if not named:
+        found.append(
+            ModificationNotApproved(
+                "The change names no non-governmental stakeholder of the co-creation "
+                "approving it.",
+                hint=f"Name who approved it. {may_approve}",
+                field="approved_by",
+            )
+        )
+    if unknown:
+        names = ", ".join(f"\u201c{n}\u201d" for n in unknown)
+        found.append(
+            ApproverNotRecorded(
+                f"{names} {'is' if len(unknown) == 1 else 'are'} not recorded as a "
+                "non-governmental stakeholder of this plan.",
+                hint=may_approve,
+                field="approved_by",
+            )
+        )
+    if _blank(decision_process):
+        found.append(
+            DecisionProcessUndocumented(
+                "The change does not describe how the decision was taken.",
+                hint="Describe who decided, when and how, and link the minutes.",
+                field="decision_process",
+            )
+        )
+    return tuple(approvers), found
+
+
 def check_replacement(
     c: CommitmentProposal,
     *,
@@ -1020,13 +1101,21 @@ def check_replacement(
     limit: int,
     assessed_completed: int,
     replacements_so_far: int,
+    approved_by: Iterable[str],
+    stakeholders: Iterable[str],
+    decision_process: str,
+    term_end: date | None = None,
     durations: Durations = DEFAULT_DURATIONS,
-) -> None:
+) -> tuple[str, ...]:
     """R3.4: refuse a commitment added during implementation unless a freed slot allows it.
 
+    ``term_end`` (R3.13, in a coalition): the term the commitment must end two months before, its
+    owner's, or for a joint commitment the shortest of the partners'.
+
     A slot is freed by each completed commitment whose end-of-commitment assessment is
-    filed; each replacement uses one. ``limit`` is the R3.3 limit for the plan. Every
-    failure is reported in one :class:`Refusals`.
+    filed; each replacement uses one. ``limit`` is the R3.3 limit for the plan. Adding a
+    commitment changes the plan, so it needs the approval of R3.10 as a modification does.
+    Every failure is reported in one :class:`Refusals`; returns the approvers as recorded.
     """
     found: list[RuleViolation] = []
     if assessed_completed <= replacements_so_far:
@@ -1056,23 +1145,44 @@ def check_replacement(
                 field="commitments",
             )
         )
+    if term_end is not None:
+        latest = add_months(term_end, -durations.plan_end_before_term_end_months)
+        if c.end > latest:
+            found.append(
+                CommitmentOutlivesJurisdictionTerm(
+                    f"The new commitment ends on {c.end.isoformat()}, less than "
+                    f"{durations.plan_end_before_term_end_months} months before the term it belongs to "
+                    f"ends on {term_end.isoformat()}.",
+                    hint=f"End it on {latest.isoformat()} at the latest.",
+                    field="end",
+                )
+            )
     for violation in validate_commitment(c, plan_end=plan_end, durations=durations):
         # The plan-end breach is already reported under R3.4 above.
         if not (outside and isinstance(violation, CommitmentEndsAfterPlan)):
             found.append(violation)
+    approvers, unapproved = _approval_violations(approved_by, stakeholders, decision_process)
+    found += unapproved
     if found:
         raise Refusals(found, subject="commitment")
+    return approvers
 
 
 def check_modification(
     *,
     submitted_on: date,
     today: date,
-    stakeholders_approved: bool,
+    approved_by: Iterable[str],
+    stakeholders: Iterable[str],
     decision_process: str,
     durations: Durations = DEFAULT_DURATIONS,
-) -> None:
-    """R3.10: refuse a change to a commitment made late, unapproved or undocumented."""
+) -> tuple[str, ...]:
+    """R3.10: refuse a change to a commitment made late, unapproved or undocumented.
+
+    ``approved_by`` are the names the change gives; ``stakeholders`` the non-governmental
+    stakeholders recorded for the plan (see :func:`_approval_violations`). Returns the
+    approvers as the plan records them.
+    """
     found: list[RuleViolation] = []
     window = durations.modification_window_months
     closes_on = add_months(submitted_on, window)
@@ -1085,22 +1195,8 @@ def check_modification(
                 field="submitted_on",
             )
         )
-    if not stakeholders_approved:
-        found.append(
-            ModificationNotApproved(
-                "The non-governmental stakeholders of the co-creation have not approved the "
-                "change.",
-                hint="Ask the stakeholders who co-created the plan to approve the change.",
-                field="stakeholders_approved",
-            )
-        )
-    if _blank(decision_process):
-        found.append(
-            DecisionProcessUndocumented(
-                "The change does not describe how the decision was taken.",
-                hint="Describe who decided, when and how, and link the minutes.",
-                field="decision_process",
-            )
-        )
+    approvers, unapproved = _approval_violations(approved_by, stakeholders, decision_process)
+    found += unapproved
     if found:
         raise Refusals(found, subject="commitment modification")
+    return approvers

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from lifecycle.schemas import LetterOfSupportIn, MilestoneIn, PlanIn
+from lifecycle.schemas import CommitmentIn, LetterOfSupportIn, MilestoneIn, PlanIn
 
 # Dates beyond these are typing mistakes, and calendar arithmetic on them would overflow.
 Day = Annotated[dt.date, Field(ge=dt.date(1900, 1, 1), le=dt.date(2199, 12, 31))]
@@ -126,12 +126,20 @@ class InactivityRequestCreate(_In):
         "reason": "Municipal elections until June", "stakeholders_consulted": True
     })
     reason: Text
-    stakeholders_consulted: bool = Field(description="the non-governmental stakeholders and the OGP Local team "
-                                                     "were consulted (R5.5)")
+    stakeholders_consulted: bool = Field(default=False, description=(
+        "the non-governmental stakeholders and the OGP Local team were consulted (R5.5: recommended, not "
+        "required; recorded and shown to the Support Unit)"))
 
 
 class InactivityApprovalCreate(_In):
     reason: Text | None = None
+
+
+class InactivityDeclineCreate(_In):
+    model_config = _example({
+        "reason": "The start assessment is due next month; ask again once it is filed."
+    })
+    reason: Text = Field(description="why the request is declined (R5.5); the letter to the point of contact quotes it")
 
 
 class ResumeCreate(_In):
@@ -149,6 +157,9 @@ class StatusChangeCreate(_In):
     rule: _str(10) = Field(description="the rule that justifies it, e.g. R5.4")
     reason: Text
     evidence: list[Url] = Field(default_factory=list, max_length=50)
+    override: bool = Field(default=False, description=(
+        "take the action although its rule does not hold as of now (D14); the reason is recorded as the "
+        "override's justification and the audit record is marked as an override"))
 
 
 class ExtensionCreate(_In):
@@ -167,13 +178,21 @@ class CompletionCreate(_In):
     evidence: list[Url] = Field(default_factory=list, max_length=50)
 
 
+# R3.10: a change without approvers or a decision process is refused by the rule (a 422 problem naming R3.10
+# and the field), so the fields are not required by the schema.
+Approvers = Annotated[list[_str(300)], Field(default_factory=list, max_length=50, description=(
+    "approving non-governmental stakeholders recorded for the plan: its endorsers or the member's stakeholder "
+    "accounts (R3.10)"))]
+DecisionProcess = Annotated[Text, Field(default="", description="how the change was decided (R3.10)")]
+
+
 class ModificationCreate(_In):
     model_config = _example({
         "decision_process": "Forum vote of 3 March 2027, minutes published",
         "approved_by": ["Civic Data Association"], "end": "2029-03-31"
     })
-    decision_process: Text = Field(description="how the change was decided (R3.10)")
-    approved_by: list[_str(300)] = Field(max_length=50, description="approving non-governmental stakeholders")
+    decision_process: DecisionProcess
+    approved_by: Approvers
     start: Day | None = None
     end: Day | None = None
     title: _str(500) | None = None
@@ -184,8 +203,18 @@ class WithdrawalCreate(_In):
     model_config = _example({
         "decision_process": "Forum vote of 3 March 2027", "approved_by": ["Civic Data Association"]
     })
-    decision_process: Text
-    approved_by: list[_str(300)] = Field(max_length=50)
+    decision_process: DecisionProcess
+    approved_by: Approvers
+
+
+class ReplacementCreate(CommitmentIn):
+    """A replacement commitment (R3.4): the commitment of a plan file, with the approval R3.10 asks for."""
+
+    decision_process: DecisionProcess
+    approved_by: Approvers
+
+    def commitment(self) -> CommitmentIn:
+        return CommitmentIn.model_validate(self.model_dump(exclude={"decision_process", "approved_by"}))
 
 
 class MeetingCreate(_In):
@@ -300,6 +329,11 @@ class CreatedRead(BaseModel):
     message: str
 
 
+class InactivityRequestCreated(CreatedRead):
+    stakeholders_consulted: bool
+    reminder: str | None = Field(default=None, description="R5.5: a reminder to consult them, when they were not")
+
+
 class DoneRead(BaseModel):
     message: str
 
@@ -382,6 +416,8 @@ class AuditRecordRead(_Out):
     recorded_at: str
     prev_hash: str
     hash: str
+    override: bool = Field(default=False, description="a Support Unit status action taken although its rule did "
+                                                      "not hold as of its instant (D14)")
 
 
 class PlanRead(_Out):
@@ -401,6 +437,25 @@ class TrackerUpdateSummaryRead(_Out):
     progress: bool
 
 
+class ObligationRead(_Out):
+    """A deadline as the member's next one or an overdue deliverable: whose it is (plan, commitment) and when."""
+
+    id: int
+    kind: str
+    rule_id: str
+    due_on: str
+    status: str
+    subject: str
+    plan_id: int | None = None
+    plan_filed_on: str | None = None
+    plan_end_on: str | None = None
+    plan_status: str | None = None
+    plan_is_current: bool = False
+    earlier_plan: bool = Field(default=False, description="the plan ended or was replaced: not the plan in force")
+    commitment_id: int | None = None
+    commitment: str | None = Field(default=None, description="the commitment's title")
+
+
 class MemberRead(MemberSummaryRead):
     time_zone: str
     language: str
@@ -415,6 +470,10 @@ class MemberRead(MemberSummaryRead):
     pending_inactivity_requests: list[int]
     tracker_updates: list[TrackerUpdateSummaryRead]
     history: list[AuditRecordRead]
+    next_deadline: ObligationRead | None = Field(default=None, description=(
+        "the earliest pending deadline due today or later in the member's own calendar (D2)"))
+    overdue: list[ObligationRead] = Field(default_factory=list, description=(
+        "monitoring deliverables (R4.1-R4.3) past their due date and not filed, each naming its plan or commitment"))
 
 
 class CommitmentVersionRead(_Out):

@@ -71,7 +71,8 @@ def assess(world, member_id: int, commitment_id: int, completion: str = "complet
 def replacement(world, member_id: int, start: dt.date, end: dt.date = D(2029, 6, 30)) -> int:
     doc = CommitmentIn.model_validate(samples.commitment(start, end, 9))
     return world.run(handlers.add_replacement_commitment, c.AddReplacementCommitment(
-        member_id=member_id, commitment=doc, actor=POC))
+        member_id=member_id, commitment=doc, actor=POC, approved_by=FORUM[:1],
+        decision_process="Forum vote, minutes linked."))
 
 
 def expect_refusal(world, call, error=Refusals, rule: str = "", field: str | None = None):
@@ -174,7 +175,7 @@ def test_r3_10_a_modification_without_the_stakeholders_approval_is_refused_and_c
     m = world.implementing()
     cid = commitment_ids(world, m)[0]
     err = expect_refusal(world, lambda: modify(world, cid, end=D(2029, 3, 31), approved_by=()), Refusals, "R3.10")
-    assert [v.field for v in err.violations] == ["stakeholders_approved"]
+    assert [v.field for v in err.violations] == ["approved_by"]
 
 
 def test_r3_10_a_modification_without_a_documented_decision_is_refused_and_changes_nothing(world):

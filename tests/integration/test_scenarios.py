@@ -215,8 +215,9 @@ def test_r2_r3_r4_a_member_lives_a_whole_plan_and_files_the_next_within_four_mon
     assert deadline_statuses(world, m, "end_of_commitment_assessment")[0] == ("met", D(2028, 4, 15))
 
     world.at("2028-04-20T09:00")
-    c4 = world.run(handlers.add_replacement_commitment,
-                   c.AddReplacementCommitment(member_id=m, commitment=replacement, actor=POC))
+    c4 = world.run(handlers.add_replacement_commitment, c.AddReplacementCommitment(
+        member_id=m, commitment=replacement, actor=POC, approved_by=("Civic Data Association",),
+        decision_process="Forum vote of 2028-04-15, minutes linked."))  # R3.10's approval
     assert trail(world, "commitment", c4) == [("create", "", "draft", "R3.4", D(2028, 4, 20)),
                                                ("start", "draft", "implementing", "R3.4", D(2028, 4, 20))]
     assert open_deadlines(world, m).count(("end_of_commitment_assessment", "R4.2", D(2029, 7, 30))) == 3
@@ -377,10 +378,12 @@ def test_r5_5_voluntary_inactivity_lasts_beyond_six_months_without_probation_and
     before = open_deadlines(world, m)
 
     world.at("2027-05-10T09:00")
-    with pytest.raises(RuleViolation, match="Consult") as refused:
-        world.run(handlers.request_voluntary_inactivity, c.RequestVoluntaryInactivity(
-            member_id=m, reason="Municipal restructuring", stakeholders_consulted=False, actor=POC))
-    assert refused.value.rule == "R5.5"
+    # Consulting is recommended, not required: the request is recorded as such, and the Support Unit may decline it.
+    unconsulted = world.run(handlers.request_voluntary_inactivity, c.RequestVoluntaryInactivity(
+        member_id=m, reason="Municipal restructuring", stakeholders_consulted=False, actor=POC))
+    world.run(handlers.decline_voluntary_inactivity, c.DeclineVoluntaryInactivity(
+        request_id=unconsulted, actor=SU, reason="Consult the forum and the OGP Local team first."))
+    assert state(world, m) == "implementing"
     request = world.run(handlers.request_voluntary_inactivity, c.RequestVoluntaryInactivity(
         member_id=m, reason="Municipal restructuring", stakeholders_consulted=True, actor=POC))
     assert state(world, m) == "implementing"

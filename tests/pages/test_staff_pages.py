@@ -277,16 +277,18 @@ def test_r3_11_a_poc_records_a_meeting(login, world):
     assert future.status_code == 400 and "R3.11" in future.text
 
 
-def test_r5_5_the_inactivity_form_reminds_to_consult_and_refuses_without_it(login, world):
+def test_r5_5_the_inactivity_form_reminds_to_consult_and_a_request_without_it_is_sent_with_the_reminder(login, world):
     poc = login("poc-a")
     rid = world.members["riverton"]
     form = poc.get(f"/poc/members/{rid}/inactivity").text
     assert 'id="consult-reminder"' in form and "non-governmental stakeholders" in form
-    before = world.snapshot()
-    refused = poc.post(f"/poc/members/{rid}/inactivity", data={"reason": "Restructuring",
-                                                              "csrf_token": csrf_from(form)})
-    assert refused.status_code == 409 and "R5.5" in refused.text
-    assert world.snapshot() == before
+    sent = poc.post(f"/poc/members/{rid}/inactivity", data={"reason": "Restructuring",
+                                                           "csrf_token": csrf_from(form)}, follow_redirects=False)
+    assert sent.status_code == 303
+    assert sent.headers["location"] == f"/poc/members/{rid}?notice=inactivity_requested_unconsulted"
+    page = poc.get(sent.headers["location"]).text
+    assert "Remember to consult your non-governmental stakeholders" in page and "(R5.5)" in page
+    assert "stakeholders and the OGP Local team not consulted" in page
 
 
 def test_r5_5_request_then_support_unit_approval_changes_the_public_status(login, client, world):

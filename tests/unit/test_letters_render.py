@@ -33,6 +33,16 @@ CASES: dict[str, dict] = {
     "reminder": dict(rule_id="R5.1", dates={"due_on": DUE}, deadline_kind="first_plan", days_left=30),
     "overdue": dict(rule_id="R4.1", dates={"due_on": DUE}, deadline_kind="start_assessment",
                     recipient_role="monitoring_body"),
+    "modification_notice": dict(
+        rule_id="R3.10", dates={"effective_on": EVENT, "submitted_on": dt.date(2027, 3, 1)},
+        recipient_role="support_unit", reason="Forum vote of 20 August 2027, minutes linked.",
+        commitment={"id": 12, "title": "Open contracting register", "version": 2, "change": "modified",
+                    "changes": ({"field": "end", "from": dt.date(2029, 6, 30), "to": dt.date(2029, 3, 31)},),
+                    "approved_by": ("Civic Data Association",)}),
+    "voluntary_inactivity_declined": dict(
+        rule_id="R5.5", dates={"effective_on": EVENT, "requested_on": dt.date(2027, 8, 20)},
+        reason="The start assessment is due first.", member_state="implementing",
+        request={"id": 3, "reason": "Municipal elections", "stakeholders_consulted": False}),
 }
 
 

@@ -323,6 +323,8 @@ def test_r3_3_plan_without_any_commitment_is_refused() -> None:
 # --- R3.4 replacement -----------------------------------------------------------------
 
 TODAY = date(2027, 1, 15)
+# The non-governmental stakeholders recorded for the plan (R3.10): endorsers and stakeholder accounts.
+STAKEHOLDERS = ("Civic Data Association", "Neighbourhood Councils Network")
 
 
 def replacement(**overrides: object) -> dict[str, object]:
@@ -334,6 +336,9 @@ def replacement(**overrides: object) -> dict[str, object]:
         "limit": 5,
         "assessed_completed": 1,
         "replacements_so_far": 0,
+        "approved_by": ("Civic Data Association",),
+        "stakeholders": STAKEHOLDERS,
+        "decision_process": "Approved by the forum on 10 January; minutes linked.",
     }
     return {**arguments, **overrides}
 
@@ -697,7 +702,8 @@ def modification(**overrides: object) -> dict[str, object]:
     arguments: dict[str, object] = {
         "submitted_on": SUBMITTED_ON,
         "today": date(2026, 5, 1),
-        "stakeholders_approved": True,
+        "approved_by": ("Civic Data Association",),
+        "stakeholders": STAKEHOLDERS,
         "decision_process": "Approved by the forum on 28 April; minutes linked.",
     }
     return {**arguments, **overrides}
@@ -729,10 +735,10 @@ def test_r3_10_six_months_from_31_august_ends_on_28_february() -> None:
 
 
 def test_r3_10_modification_without_stakeholder_approval_is_refused() -> None:
-    violation = the_one(refused_modification(stakeholders_approved=False))
+    violation = the_one(refused_modification(approved_by=()))
 
     assert isinstance(violation, ModificationNotApproved)
-    assert (violation.rule, violation.field) == ("R3.10", "stakeholders_approved")
+    assert (violation.rule, violation.field) == ("R3.10", "approved_by")
 
 
 @pytest.mark.parametrize("decision_process", ["", "   "])
@@ -906,9 +912,18 @@ def test_r3_13_members_own_commitment_must_end_two_months_before_its_own_term() 
     assert (violation.rule, violation.field) == ("R3.13", "commitments[1].end")
 
 
-def test_r3_13_joint_commitment_may_run_until_the_plan_ends() -> None:
+def test_r3_13_joint_commitment_may_run_until_two_months_before_the_shortest_partner_term() -> None:
     plan_end = add_months(LONG_TERM, -2)
-    validate_plan(mixed_terms_plan(plan_end, valid_commitment(jurisdiction=None, end=plan_end)))
+    validate_plan(mixed_terms_plan(plan_end, valid_commitment(jurisdiction=None, end=date(2028, 4, 30))))
+
+
+def test_r3_13_joint_commitment_ending_after_the_shortest_partner_term_allows_is_refused() -> None:
+    # Madrid's term ends on 30 June 2028: a joint commitment is Madrid's too, so it ends by 30 April 2028.
+    plan_end = add_months(LONG_TERM, -2)
+    violation = the_one(refused(mixed_terms_plan(plan_end, valid_commitment(jurisdiction=None, end=date(2028, 5, 1)))))
+    assert isinstance(violation, CommitmentOutlivesJurisdictionTerm)
+    assert (violation.rule, violation.field) == ("R3.13", "commitments[0].end")
+    assert "Madrid" in violation.message
 
 
 @pytest.mark.parametrize("plan", [valid_plan(), valid_coalition_plan(size=2)], ids=["single", "coalition"])

@@ -46,7 +46,11 @@ def complete_commitment(request: Request, commitment_id: Id, body: CompletionCre
 
 @router.post("/commitments/{commitment_id}/modification", response_model=CommitmentDetailRead, **access("poc"))
 def modify_commitment(request: Request, commitment_id: Id, body: ModificationCreate, who: Poc) -> dict:
-    """Re-time or re-plan a commitment within six months of its submission, approved and documented (R3.10)."""
+    """Re-time or re-plan a commitment within six months of its submission (R3.10).
+
+    The change is approved by non-governmental stakeholders recorded for the plan and its decision process is
+    documented; without them it is a 422 problem naming R3.10 and the field. The Support Unit is notified by letter.
+    """
     run(request, handlers.modify_commitment, c.ModifyCommitment(
         commitment_id=commitment_id, actor=who.actor, decision_process=body.decision_process,
         approved_by=tuple(body.approved_by), start=body.start, end=body.end, title=body.title,
@@ -56,7 +60,8 @@ def modify_commitment(request: Request, commitment_id: Id, body: ModificationCre
 
 @router.post("/commitments/{commitment_id}/withdrawal", response_model=CommitmentDetailRead, **access("poc"))
 def withdraw_commitment(request: Request, commitment_id: Id, body: WithdrawalCreate, who: Poc) -> dict:
-    """Remove a commitment within six months of its submission (R3.10)."""
+    """Remove a commitment within six months of its submission, approved and documented (R3.10); the Support Unit
+    is notified by letter."""
     run(request, handlers.withdraw_commitment, c.WithdrawCommitment(
         commitment_id=commitment_id, actor=who.actor, decision_process=body.decision_process,
         approved_by=tuple(body.approved_by)))

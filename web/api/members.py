@@ -8,13 +8,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
 
 from lifecycle import audit as audit_trail, commands as c, handlers, queries
-from lifecycle.schemas import CommitmentIn
 from web.auth import Principal, read_factory
 from web.deps import (Id, access, act_for_member, db, monitor_member, read_audit, require_support_unit, run)
 from web.schemas import (AcceptanceCreate, ApplicationCreate, AssessmentCreate, AuditRecordRead, CommitmentRead,
                          CreatedRead, DeadlineRead, ExtensionCreate, FindingRead, InactivityApprovalCreate,
-                         InactivityRequestCreate, MeetingCreate, MemberRead, MemberSummaryRead, PlanCreate,
-                         RejectionCreate,
+                         InactivityDeclineCreate, InactivityRequestCreate, InactivityRequestCreated, MeetingCreate,
+                         MemberRead, MemberSummaryRead, PlanCreate, RejectionCreate, ReplacementCreate,
                          ResumeCreate, StatusChangeCreate, TrackerUpdateCreate)
 
 router = APIRouter(tags=["members"])
@@ -26,7 +25,7 @@ Db = Annotated[Session, Depends(db)]
 
 def _member(request: Request, member_id: int) -> MemberRead:
     with read_factory(request.app)() as s:
-        return MemberRead.model_validate(queries.member_detail(s, member_id))
+        return MemberRead.model_validate(queries.member_detail(s, member_id, now=request.app.state.clock.now()))
 
 
 # ---------------------------------------------------------------- public reads (R8.1)
@@ -40,9 +39,10 @@ def list_members(session: Db, state: Annotated[str | None, Query(max_length=20)]
 
 
 @router.get("/members/{member_id}", response_model=MemberRead, **access("public"))
-def show_member(member_id: Id, session: Db) -> dict:
-    """A member: state, plan, commitments, open deadlines, tracker updates, history, triggers possible now."""
-    return queries.member_detail(session, member_id)
+def show_member(request: Request, member_id: Id, session: Db) -> dict:
+    """A member: state, plan, commitments, open deadlines, the next one still ahead, overdue deliverables (each
+    naming its plan or commitment), tracker updates, history, triggers possible now."""
+    return queries.member_detail(session, member_id, now=request.app.state.clock.now())
 
 
 @router.get("/members/{member_id}/commitments", response_model=list[CommitmentRead], **access("public"))
@@ -144,10 +144,11 @@ def submit_plan(request: Request, member_id: Id, body: PlanCreate, who: Poc) -> 
 
 
 @router.post("/members/{member_id}/commitments", status_code=201, response_model=CreatedRead, **access("poc"))
-def add_replacement_commitment(request: Request, member_id: Id, body: CommitmentIn, who: Poc) -> CreatedRead:
-    """Add a replacement commitment once a completed one is assessed (R3.4)."""
-    ident = run(request, handlers.add_replacement_commitment,
-                c.AddReplacementCommitment(member_id=member_id, commitment=body, actor=who.actor))
+def add_replacement_commitment(request: Request, member_id: Id, body: ReplacementCreate, who: Poc) -> CreatedRead:
+    """Add a replacement commitment once a completed one is assessed (R3.4), approved and documented (R3.10)."""
+    ident = run(request, handlers.add_replacement_commitment, c.AddReplacementCommitment(
+        member_id=member_id, commitment=body.commitment(), actor=who.actor, decision_process=body.decision_process,
+        approved_by=tuple(body.approved_by)))
     return CreatedRead(id=ident, message=f"commitment {ident} added")
 
 
@@ -176,30 +177,50 @@ def record_tracker_update(request: Request, member_id: Id, body: TrackerUpdateCr
 # ---------------------------------------------------------------- inactivity and statuses (§5, §6)
 
 
-@router.post("/members/{member_id}/inactivity-requests", status_code=201, response_model=CreatedRead,
+@router.post("/members/{member_id}/inactivity-requests", status_code=201, response_model=InactivityRequestCreated,
              **access("poc"))
-def request_inactivity(request: Request, member_id: Id, body: InactivityRequestCreate, who: Poc) -> CreatedRead:
-    """Ask for voluntary inactivity (R5.5); consult your stakeholders and the OGP Local team first."""
+def request_inactivity(request: Request, member_id: Id, body: InactivityRequestCreate,
+                       who: Poc) -> InactivityRequestCreated:
+    """Ask for voluntary inactivity (R5.5). Consulting your stakeholders and the OGP Local team first is recommended:
+    a request that says they were not consulted is accepted, with a reminder."""
+    from policies.notices import CONSULTATION_REMINDER
+
     ident = run(request, handlers.request_voluntary_inactivity, c.RequestVoluntaryInactivity(
         member_id=member_id, reason=body.reason, stakeholders_consulted=body.stakeholders_consulted, actor=who.actor))
-    return CreatedRead(id=ident, message=f"request {ident} sent to the Support Unit")
+    return InactivityRequestCreated(id=ident, message=f"request {ident} sent to the Support Unit",
+                                    stakeholders_consulted=body.stakeholders_consulted,
+                                    reminder=None if body.stakeholders_consulted else CONSULTATION_REMINDER)
 
 
-@router.post("/inactivity-requests/{request_id}/approval", response_model=MemberRead, **access("support_unit"))
-def approve_inactivity(request: Request, request_id: Id, body: InactivityApprovalCreate,
-                       who: SupportUnit) -> MemberRead:
-    """Approve a request for voluntary inactivity (R5.5)."""
+def _member_of_request(request: Request, request_id: int) -> MemberRead:
     from lifecycle.models import InactivityRequest
     from policies.errors import NotFound
 
-    run(request, handlers.approve_voluntary_inactivity,
-        c.ApproveVoluntaryInactivity(request_id=request_id, actor=who.actor, reason=body.reason))
     with read_factory(request.app)() as s:
         row = s.get(InactivityRequest, request_id)
         if row is None:  # pragma: no cover - the handler refused an unknown request already
             raise NotFound(f"There is no inactivity request {request_id}.", field="id")
         member_id = row.member_id
     return _member(request, member_id)
+
+
+@router.post("/inactivity-requests/{request_id}/approval", response_model=MemberRead, **access("support_unit"))
+def approve_inactivity(request: Request, request_id: Id, body: InactivityApprovalCreate,
+                       who: SupportUnit) -> MemberRead:
+    """Approve a request for voluntary inactivity (R5.5)."""
+    run(request, handlers.approve_voluntary_inactivity,
+        c.ApproveVoluntaryInactivity(request_id=request_id, actor=who.actor, reason=body.reason))
+    return _member_of_request(request, request_id)
+
+
+@router.post("/inactivity-requests/{request_id}/decline", response_model=MemberRead, **access("support_unit"))
+def decline_inactivity(request: Request, request_id: Id, body: InactivityDeclineCreate,
+                       who: SupportUnit) -> MemberRead:
+    """Decline a request for voluntary inactivity, with the reason (R5.5); the member's status does not change and
+    a letter tells its point of contact why."""
+    run(request, handlers.decline_voluntary_inactivity,
+        c.DeclineVoluntaryInactivity(request_id=request_id, actor=who.actor, reason=body.reason))
+    return _member_of_request(request, request_id)
 
 
 @router.post("/members/{member_id}/resume", response_model=MemberRead, **access("poc"))
@@ -214,7 +235,7 @@ def apply_status(request: Request, member_id: Id, body: StatusChangeCreate, who:
     """Apply or lift a status by hand, citing the rule that justifies it (R2.6, R2.8–R2.11)."""
     run(request, handlers.apply_status, c.ApplyStatus(member_id=member_id, trigger=body.action, rule=body.rule,
                                                       actor=who.actor, reason=body.reason,
-                                                      evidence=tuple(body.evidence)))
+                                                      evidence=tuple(body.evidence), override=body.override))
     return _member(request, member_id)
 
 

@@ -20,6 +20,7 @@ from starlette.responses import RedirectResponse, Response
 from lifecycle import commands as c, comments, concerns, handlers, public
 from lifecycle.models import Comment, ConcernCase, InactivityRequest, Jurisdiction, Member, TrackerUpdate
 from policies.errors import InvalidInput, NotFound
+from policies.machines import MEMBER_TRANSITIONS
 from policies.vocabularies import LOS_POINTS
 from web.pages.access import check_csrf, support_unit
 from web.pages.actions import refusal_status, run_use_case, text
@@ -32,7 +33,7 @@ router = APIRouter(route_class=PageRoute)
 @dataclass(frozen=True)
 class FormField:
     name: str
-    kind: str  # text | textarea | date | checkboxes
+    kind: str  # text | textarea | date | checkboxes | select | checkbox (one, sent as "yes")
     required: bool = False
     choices: tuple[str, ...] = ()
 
@@ -56,6 +57,28 @@ def _date(form, name: str) -> dt.date:
         return dt.date.fromisoformat(raw)
     except ValueError:
         raise InvalidInput(f"{name} is a date written YYYY-MM-DD; got {raw!r}.", rule="R5.1", field=name) from None
+
+
+# The Support Unit's status actions, each with a rule it may cite (R2.5-R2.11), as one choice: "trigger rule".
+STATUS_CHANGES: tuple[str, ...] = tuple(f"{trigger} {rule}" for trigger, rules in handlers.SUPPORT_UNIT_TRIGGERS.items()
+                                        for rule in rules)
+
+
+def status_changes_from(state: str) -> tuple[str, ...]:
+    """The status actions the transition table allows from ``state``; all when none does (the handler says why)."""
+    possible = {row.trigger for row in MEMBER_TRANSITIONS if state in row.source}
+    found = tuple(choice for choice in STATUS_CHANGES if choice.split(" ")[0] in possible)
+    return found or STATUS_CHANGES
+
+
+def _apply_status(ident: int, form, actor: str) -> c.ApplyStatus:
+    """D14: the status action as chosen; ``override`` takes it although its rule does not hold yet."""
+    choice = text(form, "status_change")
+    if choice not in STATUS_CHANGES:
+        raise InvalidInput("Choose a status action and the rule that justifies it.", field="status_change")
+    trigger, rule = choice.split(" ")
+    return c.ApplyStatus(member_id=ident, trigger=trigger, rule=rule, actor=actor, reason=text(form, "reason"),
+                         override=form.get("override") == "yes")
 
 
 ACTIONS: dict[str, Action] = {a.name: a for a in (
@@ -84,9 +107,18 @@ ACTIONS: dict[str, Action] = {a.name: a for a in (
            handlers.approve_voluntary_inactivity,
            lambda ident, form, actor: c.ApproveVoluntaryInactivity(request_id=ident, actor=actor,
                                                                    reason=text(form, "reason") or None)),
+    Action("decline", "inactivity-requests", "R5.5", (FormField("reason", "textarea", required=True),),
+           handlers.decline_voluntary_inactivity,
+           lambda ident, form, actor: c.DeclineVoluntaryInactivity(request_id=ident, actor=actor,
+                                                                   reason=text(form, "reason")),
+           danger=True),
     Action("close", "concerns", "R6.6", (FormField("outcome", "textarea", required=True),),
            concerns.close_case,
            lambda ident, form, actor: c.CloseConcernCase(case_id=ident, outcome=text(form, "outcome"), actor=actor)),
+    Action("status", "members", "D14",
+           (FormField("status_change", "select", required=True, choices=STATUS_CHANGES),
+            FormField("reason", "textarea", required=True), FormField("override", "checkbox")),
+           handlers.apply_status, _apply_status, danger=True),
 )}
 
 
@@ -100,6 +132,19 @@ def _member_of(request: Request, subject: str, ident: int) -> int:
         if row is None:
             raise NotFound(f"There is no {what} {ident}.", field="id")
         return row.id if model is Member else row.member_id
+
+
+def request_facts(s, *, member_id: int | None = None, ids: list[int] | None = None) -> dict[int, dict[str, Any]]:
+    """R5.5: what the Support Unit sees on each request besides its reason: whether the non-governmental
+    stakeholders and the OGP Local team were consulted, and the decision's reason."""
+    stmt = select(InactivityRequest.id, InactivityRequest.stakeholders_consulted, InactivityRequest.decision_reason,
+                  InactivityRequest.decided_by)
+    if member_id is not None:
+        stmt = stmt.where(InactivityRequest.member_id == member_id)
+    if ids is not None:
+        stmt = stmt.where(InactivityRequest.id.in_(ids))
+    return {r[0]: {"stakeholders_consulted": bool(r[1]), "decision_reason": r[2], "decided_by": r[3]}
+            for r in s.execute(stmt)}
 
 
 def _subject_detail(request: Request, action: Action, ident: int) -> dict[str, Any]:
@@ -120,9 +165,10 @@ def dashboard(request: Request) -> Response:
         board = public.dashboard(s, now=clock.now())
         pending_comments = _pending_comments(s)
         cases = _open_cases(s)
+        facts = request_facts(s, ids=[r["id"] for r in board.inactivity_requests])
     return render(request, "staff/dashboard.html", {
         "board": board, "comments": pending_comments, "cases": cases, "notice": request.query_params.get("notice"),
-        "refusal": None,
+        "refusal": None, "request_facts": facts,
     }, principal=who)
 
 
@@ -158,12 +204,13 @@ def find_member(request: Request) -> Response:
 @router.get("/dashboard/members/{member_id:int}", include_in_schema=False)
 def member(request: Request, member_id: int) -> Response:
     who = support_unit(request)
-    factory, _, _ = reading(request)
+    factory, clock, _ = reading(request)
     with factory() as s:
-        brief = public.member_brief(s, member_id)
+        brief = public.member_brief(s, member_id, now=clock.now())
         cases = [k for k in _open_cases(s) if k["member_id"] == member_id]
+        facts = request_facts(s, member_id=member_id)
     return render(request, "staff/member.html", {**brief, "cases": cases, "notice": request.query_params.get("notice"),
-                                                 "area": "dashboard"}, principal=who)
+                                                 "area": "dashboard", "request_facts": facts}, principal=who)
 
 
 def _action(name: str) -> Action:
@@ -176,12 +223,18 @@ def _action(name: str) -> Action:
 def _confirm(request: Request, who, action: Action, ident: int, *, values=None, refusal=None,
              status_code: int = 200) -> Response:
     member_id = _member_of(request, action.subject, ident)
-    factory, _, _ = reading(request)
+    factory, clock, _ = reading(request)
     with factory() as s:
-        brief = public.member_brief(s, member_id)
+        brief = public.member_brief(s, member_id, now=clock.now())
+        facts = request_facts(s, member_id=member_id)
+    # A select offers what applies to the member as it stands (the status actions from its state).
+    choices = {f.name: status_changes_from(brief["member"].state) if f.name == "status_change" else f.choices
+               for f in action.fields if f.kind == "select"}
     return render(request, "staff/confirm.html", {
         "action": action, "ident": ident, "brief": brief, "values": values or {}, "refusal": refusal,
-        "form_action": f"/dashboard/{action.subject}/{ident}/{action.name}", **_subject_detail(request, action, ident),
+        "request_facts": facts,
+        "choices": choices, "form_action": f"/dashboard/{action.subject}/{ident}/{action.name}",
+        **_subject_detail(request, action, ident),
     }, status_code=status_code, principal=who)
 
 
@@ -225,8 +278,9 @@ def _board_with_refusal(request: Request, who, refusal: dict) -> Response:
         board = public.dashboard(s, now=clock.now())
         pending_comments = _pending_comments(s)
         cases = _open_cases(s)
+        facts = request_facts(s, ids=[r["id"] for r in board.inactivity_requests])
     return render(request, "staff/dashboard.html", {"board": board, "comments": pending_comments, "cases": cases,
-                                                    "notice": None, "refusal": refusal},
+                                                    "notice": None, "refusal": refusal, "request_facts": facts},
                   status_code=refusal_status(refusal), principal=who)
 
 

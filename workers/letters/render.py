@@ -22,6 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import pendulum
 from babel.dates import format_date
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
 from sqlalchemy import select
@@ -31,6 +32,7 @@ from config.settings import Settings
 from lifecycle.models import Deadline, Member, OutboxEvent, TransitionRecord
 from policies.calendar import Quarter, add_months, local_date
 from policies.deadlines import MONITORING_DELIVERABLES, DeadlineKind, DeadlineStatus
+from policies.notices import INACTIVITY_DECLINED, MODIFICATION_NOTICE
 from policies.rules import DEFAULT_DURATIONS, RULES
 
 __all__ = ["LANGUAGES", "KINDS", "LetterContext", "Rendered", "build_context", "render", "render_event"]
@@ -39,7 +41,7 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 DEFAULT_LANGUAGE = "en"
 KINDS: tuple[str, ...] = (
     "accepted", "rejected", "inactive", "voluntary_inactivity_approved", "probation", "revoked", "reinstated",
-    "reminder", "overdue",
+    "reminder", "overdue", MODIFICATION_NOTICE, INACTIVITY_DECLINED,
 )
 # Fonts with the whole of Latin, Greek and Cyrillic; without them the PDF falls back to Helvetica in Latin-1.
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
@@ -61,8 +63,13 @@ class LetterContext:
 
     ``member_name`` is the name the member is addressed by (its jurisdiction's name);
     ``dates`` holds the named local dates the letter cites (``effective_on``, ``due_on``,
-    ``resume_by``, ``requirements_by``, ``first_plan_due``, ``plan_due``, ``next_update_by``).
+    ``resume_by``, ``requirements_by``, ``first_plan_due``, ``plan_due``, ``next_update_by``,
+    ``submitted_on``, ``requested_on``).
     The consequence and the next steps are written in the templates, per kind and rule.
+    ``commitment`` (modification notices, R3.10: ``id``, ``title``, ``version``, ``change``,
+    ``changes``, ``approved_by``) and ``request`` (declined requests, R5.5: ``id``, ``reason``,
+    ``stakeholders_consulted``) are what those letters are about; the decision process and the
+    Support Unit's reason are ``reason``.
     """
 
     member_name: str
@@ -83,6 +90,8 @@ class LetterContext:
     from_state: str | None = None
     to_state: str | None = None
     member_state: str | None = None  # at the event; overdue notices say whether D9 applies
+    commitment: Mapping[str, Any] = field(default_factory=dict)
+    request: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -160,6 +169,18 @@ def build_context(session: Session, event: OutboxEvent, *, settings: Settings) -
             plan_due = _pending_due(session, member.id, (DeadlineKind.first_plan, DeadlineKind.next_plan))
             if plan_due is not None:
                 dates["plan_due"] = plan_due
+    commitment: dict[str, Any] = {}
+    request: dict[str, Any] = {}
+    if kind == MODIFICATION_NOTICE:
+        commitment = _commitment_notice(payload)
+        submitted_on = _payload_date(payload.get("submitted_on"))
+        if submitted_on is not None:
+            dates["submitted_on"] = submitted_on
+    elif kind == INACTIVITY_DECLINED:
+        request = {"id": payload.get("request_id"), "reason": _one_line(payload.get("request_reason")),
+                   "stakeholders_consulted": bool(payload.get("stakeholders_consulted"))}
+        if payload.get("requested_at"):
+            dates["requested_on"] = local_date(pendulum.parse(payload["requested_at"]), tz)
 
     rule = RULES.get(rule_id) if rule_id else None
     return LetterContext(
@@ -181,7 +202,28 @@ def build_context(session: Session, event: OutboxEvent, *, settings: Settings) -
         from_state=record.from_state if record is not None else payload.get("from"),
         to_state=record.to_state if record is not None else payload.get("to"),
         member_state=_state_at(session, member, instant),
+        commitment=commitment,
+        request=request,
     )
+
+
+def _one_line(value: Any) -> str:
+    return " ".join(str(value or "").split())
+
+
+def _commitment_notice(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """R3.10: the commitment a modification notice is about and what changed, its dates as dates."""
+    changes = []
+    for change in payload.get("changes") or ():
+        change = dict(change)
+        if change.get("field") in ("start", "end"):
+            change["from"], change["to"] = _payload_date(change.get("from")), _payload_date(change.get("to"))
+        elif change.get("field") == "title":
+            change["from"], change["to"] = _one_line(change.get("from")), _one_line(change.get("to"))
+        changes.append(change)
+    return {"id": payload.get("commitment_id"), "title": _one_line(payload.get("commitment_title")),
+            "version": payload.get("version"), "change": payload.get("change") or "modified",
+            "changes": tuple(changes), "approved_by": tuple(_one_line(n) for n in payload.get("approved_by") or ())}
 
 
 def _state_at(session: Session, member: Member, instant) -> str:
@@ -306,7 +348,7 @@ def _compose(context: LetterContext) -> _Composed:
         raise ValueError(f"no letter for events of kind {context.kind!r}; letters exist for {', '.join(KINDS)}")
     env = _environment()
     lexicon = env.get_template(f"{lang}/_lexicon.j2").module
-    values = {"c": context, "lex": lexicon, "locale": lang,
+    values = {"c": context, "lex": lexicon, "locale": lang, "signature": _signature(lexicon, context),
               "addressee": lambda c: _addressee(lexicon, c),
               "monitoring_deliverables": sorted(k.value for k in MONITORING_DELIVERABLES)}
 
@@ -320,10 +362,19 @@ def _compose(context: LetterContext) -> _Composed:
 
 
 def _addressee(lexicon, context: LetterContext) -> str:
-    """Who the letter is for, as a plain string (so that the HTML letter escapes the member's name)."""
-    form = lexicon.addressee.get(context.recipient_role) or lexicon.addressee["other"]
+    """Who the letter is for, as a plain string (so that the HTML letter escapes the member's name).
+
+    A kind may word it for a role (``"modification_notice.support_unit"``: a notice, not a copy).
+    """
+    form = (lexicon.addressee.get(f"{context.kind}.{context.recipient_role}")
+            or lexicon.addressee.get(context.recipient_role) or lexicon.addressee["other"])
     role = lexicon.roles.get(context.recipient_role, context.recipient_role.replace("_", " "))
     return form.format(role=role, member=context.member_name, country=context.country)
+
+
+def _signature(lexicon, context: LetterContext) -> str:
+    """Who signs: the Support Unit, except for a kind the lexicon signs otherwise (a notice sent to the Support Unit)."""
+    return str(getattr(lexicon, "signatures", {}).get(context.kind) or lexicon.signature)
 
 
 def render_event(session: Session, event: OutboxEvent, *, settings: Settings) -> Rendered:
@@ -388,7 +439,7 @@ def _pdf(context: LetterContext, lex, lang: str, subject: str, body: list[Block]
     # Dated at the event, not at rendering, so the same context always gives the same bytes.
     pdf.set_creation_date(dt.datetime.combine(context.event_date, dt.time(12), tzinfo=dt.timezone.utc))
     pdf.set_title(t(subject))
-    pdf.set_author(t(str(lex.signature)))
+    pdf.set_author(t(_signature(lex, context)))
     pdf.set_subject(t(f"{context.reference} {context.rule_id or ''}".strip()))
     pdf.set_creator("ogp-lifecycle letters")
     pdf.set_lang(lang)
@@ -425,7 +476,7 @@ def _pdf(context: LetterContext, lex, lang: str, subject: str, body: list[Block]
     pdf.multi_cell(0, line_h, t(str(lex.closing)), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(6)
     pdf.set_font(family, "B", 10.5)
-    pdf.cell(0, line_h, t(str(lex.signature)), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.cell(0, line_h, t(_signature(lex, context)), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font(family, "", 10)
     pdf.cell(0, line_h, t(context.support_unit_email), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     return bytes(pdf.output())
