@@ -129,13 +129,8 @@ def run_demo(factory: sessionmaker, *, console: Console, years: int = 4) -> None
                                                   reason="No tracker update in 2027-Q4 and 2028-Q1"))
         w.at("2028-08-20")
         w.say("Haneul reports progress, which ends its voluntary inactivity (R5.6).")
-        with factory() as sess:
-            from lifecycle.models import Member
-
-            ms = sess.get(Member, h).current_plan.commitments[0].milestones[0].id
-        w.do(handlers.record_tracker_update, c.RecordTrackerUpdate(
-            member_id=h, narrative="Register live", actor="poc@haneul.example",
-            changes=(c.MilestoneChange(milestone_id=ms, status="in_progress"),)))
+        w.do(handlers.record_tracker_update, _first_milestone_started(factory, h, "Register live",
+                                                                      "poc@haneul.example"))
     if years >= 3:
         w.at("2029-01-02")
         w.say("Six months inactive without resuming: probation (R6.1).")
@@ -143,13 +138,8 @@ def run_demo(factory: sessionmaker, *, console: Console, years: int = 4) -> None
                                                   reason="Inactive since 2028-07-01"))
         w.at("2029-03-10")
         w.say("Riverton reports progress: the unmet requirement is met and it is reinstated at once (R6.4, D13).")
-        with factory() as sess:
-            from lifecycle.models import Member
-
-            ms = sess.get(Member, a).current_plan.commitments[0].milestones[0].id
-        w.do(handlers.record_tracker_update, c.RecordTrackerUpdate(
-            member_id=a, narrative="Open contracting portal launched", actor="poc@riverton.example",
-            changes=(c.MilestoneChange(milestone_id=ms, status="in_progress"),)))
+        w.do(handlers.record_tracker_update, _first_milestone_started(factory, a, "Open contracting portal launched",
+                                                                      "poc@riverton.example"))
         w.at("2029-07-01")
         w.say("Plans end (R2.5): both return to co-creation with four months to file the next (R3.8).")
         for m in (a, h):
@@ -168,3 +158,13 @@ def run_demo(factory: sessionmaker, *, console: Console, years: int = 4) -> None
                                                   reason="No plan by 2029-10-31"))
     console.print("\nDone. See `ogp-lifecycle member show ID`, `ogp-lifecycle audit show member:ID` "
                   "and `ogp-lifecycle audit verify`.")
+
+
+def _first_milestone_started(factory, member_id: int, narrative: str, actor: str) -> c.RecordTrackerUpdate:
+    """A tracker update moving the first milestone of the member's plan to in progress (progress, D12)."""
+    from lifecycle.models import Member
+
+    with factory() as sess:
+        milestone = sess.get(Member, member_id).current_plan.commitments[0].milestones[0].id
+    return c.RecordTrackerUpdate(member_id=member_id, narrative=narrative, actor=actor,
+                                 changes=(c.MilestoneChange(milestone_id=milestone, status="in_progress"),))

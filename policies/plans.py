@@ -928,6 +928,21 @@ def _monitoring_violations(plan: PlanProposal) -> list[RuleViolation]:
     return []
 
 
+def _outlives_term(end: date, term_end: date, durations: Durations, *, field: str, what: str, whose: str,
+                   instead: str = "") -> list[RuleViolation]:
+    """R3.13: a commitment ends at least two months before the term it belongs to (empty when it does)."""
+    months = durations.plan_end_before_term_end_months
+    latest = add_months(term_end, -months)
+    if end <= latest:
+        return []
+    return [CommitmentOutlivesJurisdictionTerm(
+        f"{what} ends on {end.isoformat()}, less than {months} months before {whose} ends on "
+        f"{term_end.isoformat()}.",
+        hint=f"End it on {latest.isoformat()} at the latest{', ' + instead if instead else ''}.",
+        field=field,
+    )]
+
+
 def _coalition_violations(plan: PlanProposal, durations: Durations) -> list[RuleViolation]:
     found: list[RuleViolation] = []
     jurisdictions = plan.jurisdictions
@@ -982,19 +997,11 @@ def _coalition_violations(plan: PlanProposal, durations: Durations) -> list[Rule
     for i, c in enumerate(plan.commitments):
         if c.jurisdiction is None:
             if shortest is not None:
-                latest = add_months(shortest.term_end, -durations.plan_end_before_term_end_months)
-                if c.end > latest:
-                    found.append(
-                        CommitmentOutlivesJurisdictionTerm(
-                            f"Joint commitment {i + 1} ends on {c.end.isoformat()}, less than "
-                            f"{durations.plan_end_before_term_end_months} months before the term of "
-                            f"{shortest.name or shortest.code}, the shortest in the coalition, ends on "
-                            f"{shortest.term_end.isoformat()}.",
-                            hint=f"End it on {latest.isoformat()} at the latest, or make it a commitment of "
-                                 "the partners whose terms run longer.",
-                            field=f"commitments[{i}].end",
-                        )
-                    )
+                found += _outlives_term(c.end, shortest.term_end, durations, field=f"commitments[{i}].end",
+                                        what=f"Joint commitment {i + 1}",
+                                        whose=f"the term of {shortest.name or shortest.code}, the shortest in the "
+                                              "coalition,",
+                                        instead="or make it a commitment of the partners whose terms run longer")
             continue
         owner = by_code.get(c.jurisdiction.strip().casefold())
         if owner is None:
@@ -1010,18 +1017,9 @@ def _coalition_violations(plan: PlanProposal, durations: Durations) -> list[Rule
             continue
         if size < 2 or not owner.has_elections or owner.term_end is None:
             continue
-        latest = add_months(owner.term_end, -durations.plan_end_before_term_end_months)
-        if c.end > latest:
-            found.append(
-                CommitmentOutlivesJurisdictionTerm(
-                    f"Commitment {i + 1} of {owner.name or owner.code} ends on "
-                    f"{c.end.isoformat()}, less than "
-                    f"{durations.plan_end_before_term_end_months} months before that "
-                    f"jurisdiction's term ends on {owner.term_end.isoformat()}.",
-                    hint=f"End it on {latest.isoformat()} at the latest, or make it joint.",
-                    field=f"commitments[{i}].end",
-                )
-            )
+        found += _outlives_term(c.end, owner.term_end, durations, field=f"commitments[{i}].end",
+                                what=f"Commitment {i + 1} of {owner.name or owner.code}",
+                                whose="that jurisdiction's term", instead="or make it joint")
     return found
 
 
@@ -1146,17 +1144,8 @@ def check_replacement(
             )
         )
     if term_end is not None:
-        latest = add_months(term_end, -durations.plan_end_before_term_end_months)
-        if c.end > latest:
-            found.append(
-                CommitmentOutlivesJurisdictionTerm(
-                    f"The new commitment ends on {c.end.isoformat()}, less than "
-                    f"{durations.plan_end_before_term_end_months} months before the term it belongs to "
-                    f"ends on {term_end.isoformat()}.",
-                    hint=f"End it on {latest.isoformat()} at the latest.",
-                    field="end",
-                )
-            )
+        found += _outlives_term(c.end, term_end, durations, field="end", what="The new commitment",
+                                whose="the term it belongs to")
     for violation in validate_commitment(c, plan_end=plan_end, durations=durations):
         # The plan-end breach is already reported under R3.4 above.
         if not (outside and isinstance(violation, CommitmentEndsAfterPlan)):

@@ -153,6 +153,15 @@ RULE_STATES: dict[tuple[str, str], tuple[str, ...]] = {
 }
 
 
+def _clock_running(f: StandingFacts, rule: str, status: str, months: int, spelled: str) -> str | None:
+    """D5: a status clock counted from the transition that conferred the status, still running on ``f.today``."""
+    until = add_months(f.status_since, months)
+    if f.today > until:
+        return None
+    return (f"{rule} does not hold yet: the member is {status} since {_long(f.status_since)}; "
+            f"{spelled} months run until {_long(until)} (D5).")
+
+
 def why_status_rule_fails(trigger: str, rule: str, f: StandingFacts,
                           durations: Durations = DEFAULT_DURATIONS) -> str | None:
     """D14: ``None`` when ``rule`` holds for ``trigger`` as of ``f.today``, else a sentence saying why not.
@@ -176,14 +185,14 @@ def why_status_rule_fails(trigger: str, rule: str, f: StandingFacts,
                 return f"R5.2 does not hold yet: the next action plan is not late; {due}."
         case ("become_inactive", "R5.3" | "R5.4"):
             if f.quarterly_finding != rule:
-                shown = {"R5.4": "without a tracker update", "R5.3": "without progress"}[rule]
-                return (f"{rule} does not hold: the two quarters just ended do not both count {shown} (D3); "
-                        f"they find {f.quarterly_finding or 'nothing'}.")
+                shown = {"R5.4": "no tracker update in either", "R5.3": "updates but no progress in either"}
+                if f.quarterly_finding is not None:
+                    return (f"{rule} does not hold: the two quarters just ended find {f.quarterly_finding} instead "
+                            f"({shown[f.quarterly_finding]}, D3).")
+                return (f"{rule} does not hold: of the two quarters just ended, one does not count (the member "
+                        f"was not implementing throughout it, D3), or they do not show {shown[rule]}.")
         case ("place_on_probation", "R6.1"):
-            until = add_months(f.status_since, d.inactive_before_probation_months)
-            if f.today <= until:
-                return (f"R6.1 does not hold yet: the member is inactive since {_long(f.status_since)}; "
-                        f"six months run until {_long(until)} (D5).")
+            return _clock_running(f, "R6.1", "inactive", d.inactive_before_probation_months, "six")
         case ("place_on_probation", "R6.2"):
             year_passed = f.plan_filed_on is not None and f.today >= add_months(f.plan_filed_on, 12)
             if not (year_passed or f.unmet_in_start_assessment):
@@ -193,10 +202,7 @@ def why_status_rule_fails(trigger: str, rule: str, f: StandingFacts,
                 return (f"R6.2 does not hold: {f.meetings} implementation meetings with non-governmental "
                         f"participants in the last 12 months (D8 asks for {d.meetings_per_year}).")
         case ("revoke", "R6.5"):
-            until = add_months(f.status_since, d.probation_before_revocation_months)
-            if f.today <= until:
-                return (f"R6.5 does not hold yet: the member is on probation since {_long(f.status_since)}; "
-                        f"four months run until {_long(until)} (D5).")
+            return _clock_running(f, "R6.5", "on probation", d.probation_before_revocation_months, "four")
         case ("reinstate", "R6.4"):
             if f.probation_rule == "R6.2" and f.meetings < d.meetings_per_year:
                 return (f"R6.4 does not hold: {f.meetings} implementation meetings with non-governmental "
