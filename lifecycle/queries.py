@@ -8,8 +8,9 @@ from sqlalchemy.orm import Session
 
 from lifecycle import audit
 from lifecycle.machines import possible_triggers
-from lifecycle.models import (ActionPlan, Assessment, Commitment, Deadline, InactivityRequest, Jurisdiction, Member,
-                              OutboxEvent, TrackerUpdate, TransitionRecord)
+from lifecycle.standing import coalition_of
+from lifecycle.models import (ActionPlan, Assessment, Commitment, Deadline, InactivityRequest, Jurisdiction,
+                              Member, OutboxEvent, TrackerUpdate, TransitionRecord)
 from policies.assessments import AssessmentKind
 from policies.deadlines import MONITORING_DELIVERABLES, DeadlineKind, DeadlineStatus
 from policies.errors import NotFound
@@ -144,8 +145,8 @@ DELIVERABLE_KINDS: dict[DeadlineKind, AssessmentKind] = {
 def deliverable_filed():
     """EXISTS, correlated with ``Deadline``: the assessment its monitoring deliverable asks for was filed.
 
-    A breached deliverable stays ``breached`` when it is filed late (§4: overdue deliverables
-    only cause notices), so whether it is still owed is read from the assessments themselves.
+    Filing a deliverable late closes its deadline as met, but deadlines of deliverables filed late
+    before that rule stayed ``breached``; whether one is still owed is read from the assessments.
     """
     owed = case(*((Deadline.kind == kind.value, assessed.value) for kind, assessed in DELIVERABLE_KINDS.items()))
     return select(Assessment.id).where(Assessment.kind == owed, or_(
@@ -199,6 +200,24 @@ def overdue_deliverables(session: Session, member_ids, *, now: pendulum.DateTime
                         Deadline.kind.in_([k.value for k in MONITORING_DELIVERABLES]),
                         Deadline.status.in_([DeadlineStatus.pending.value, DeadlineStatus.breached.value]),
                         Deadline.breach_at <= now, ~deliverable_filed())
+
+
+def plan_commitments(session: Session, member_id: int, plan_id: int) -> dict:
+    """One plan of a member with its commitments, for filing that plan's deliverables late (R4.1-R4.3).
+
+    A plan of the member is its own or a joint plan it is part of (R3.13); any other plan is
+    refused as not found, naming the field ``plan``.
+    """
+    plan = session.get(ActionPlan, plan_id)
+    if plan is None or member_id not in coalition_of(session, plan, plan.member_id):
+        raise NotFound(f"Member {member_id} has no action plan {plan_id}.", field="plan")
+    current_plan_id = session.scalar(select(Member.current_plan_id).where(Member.id == member_id))
+    return {
+        "id": plan.id, "filed_on": plan.filed_on, "end_on": plan.end_on, "status": plan.status,
+        "is_current": plan.id == current_plan_id,
+        "commitments": [{"id": x.id, "title": x.title, "state": x.state, "replacement": x.is_replacement,
+                         "completed_on": x.completed_on} for x in plan.commitments],
+    }
 
 
 def obligation_row(o: dict | None) -> dict | None:
