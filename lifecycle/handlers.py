@@ -42,7 +42,7 @@ from lifecycle.schemas import CommitmentIn, LetterOfSupportIn, MilestoneIn
 from lifecycle.uow import UnitOfWork
 from policies import assessments, joining, plans
 from policies.calendar import Quarter, local_date, validate_timezone
-from policies.sanctions import RESUMPTION_HINT, Activity, check_status_action, exit_on_evidence, furthest, is_progress
+from policies.sanctions import RESUMPTION_HINT, STATUS_ACTIONS, Activity, check_status_action, exit_on_evidence, furthest, is_progress
 from policies.timed import meeting_finding
 from policies.deadlines import DeadlineKind, DeadlineStatus
 from policies.errors import InvalidInput, NotFound, RuleViolation, TriggerNotAllowed
@@ -57,14 +57,7 @@ log = structlog.get_logger(__name__)
 
 ROLES = ("support_unit", "poc", "monitoring_body", "stakeholder", "auditor")
 SYSTEM = "system"
-SUPPORT_UNIT_TRIGGERS = {
-    "become_inactive": ("R5.1", "R5.2", "R5.3", "R5.4"),
-    "place_on_probation": ("R6.1", "R6.2"),
-    "reinstate": ("R6.4",),
-    "revoke": ("R6.5",),
-    "resume": ("R5.6",),
-    "end_plan": ("R2.5",),
-}
+SUPPORT_UNIT_TRIGGERS = STATUS_ACTIONS  # the Support Unit's status actions and the rules each may cite (D14)
 
 
 def _ctx(uow: UnitOfWork, clock: Clock, *, actor: str, reason: str | None = None, rule: str | None = None,
@@ -515,7 +508,7 @@ def complete_commitment(cmd: c.CompleteCommitment, *, uow: UnitOfWork, clock: Cl
 def _recorded_stakeholders(uow: UnitOfWork, plan: ActionPlan) -> list[str]:
     """R3.10: who may approve a change to a plan's commitments: the plan's endorsing stakeholders, and the
     stakeholder accounts (person or organisation) of the members filing it."""
-    owners = uow.session.get(Coalition, plan.coalition_id).member_ids if plan.coalition_id else [plan.member_id]
+    owners = standing.coalition_of(uow.session, plan, plan.member_id)
     names = [str(n) for n in plan.endorsing_stakeholders or []]
     for name, organisation in uow.session.execute(
             select(Person.name, Person.organisation).join(Role, Role.person_id == Person.id)
@@ -628,7 +621,7 @@ def file_assessment(cmd: c.FileAssessment, *, uow: UnitOfWork, clock: Clock) -> 
         if cmd.plan_id is not None:
             # An earlier plan's deliverables (R4.3 is due two months after its end) stay fileable.
             plan = uow.get(ActionPlan, cmd.plan_id, what="action plan")
-            owners = uow.session.get(Coalition, plan.coalition_id).member_ids if plan.coalition_id else [plan.member_id]
+            owners = standing.coalition_of(uow.session, plan, plan.member_id)
             if member.id not in owners:
                 raise InvalidInput(f"Action plan {plan.id} is not a plan of member {member.id}.", rule="R4.0",
                                    field="plan_id")
@@ -668,7 +661,7 @@ def file_assessment(cmd: c.FileAssessment, *, uow: UnitOfWork, clock: Clock) -> 
                               subject=("commitment", commitment.id), overdue_too=True)
         else:
             # R3.13: a joint plan's deliverable is owed by every coalition member, and met for all at once.
-            owners = uow.session.get(Coalition, plan.coalition_id).member_ids if plan.coalition_id else [member.id]
+            owners = standing.coalition_of(uow.session, plan, member.id)
             owed = (DeadlineKind.start_assessment if kind is assessments.AssessmentKind.start
                     else DeadlineKind.final_learning_report)
             for owner_id in owners:

@@ -103,7 +103,7 @@ def on_transition(ctx, entity, trigger: str, record: TransitionRecord) -> None:
                       due=due_on(kind, anchors(ctx.now, member.jurisdiction.time_zone, plan,
                                                member.first_plan_due or member.call.first_plan_due)),
                       now=ctx.now, by=record)
-    if entity is member and record.to_state != record.from_state:
+    if entity is member and trigger in RETURNS:
         owe_plan_after_return(session, member, record, ctx.now)
 
 
@@ -114,25 +114,17 @@ def owe_plan_after_return(session: Session, member: Member, record: TransitionRe
     if it never did). One still pending from before (a voluntary pause within its window) is kept
     when it falls later, and otherwise moved to the return's date: a return never shortens it.
     """
-    if record.trigger not in RETURNS:
-        return
     kind = plan_owed_on_return(record.to_state, plan_in_force=member.has_plan_in_force,
                                ever_filed=member.current_plan_id is not None)
     if kind is None:
         return
     tz = member.jurisdiction.time_zone
     due = plan_due_after_return(local_date(now, tz))
-    known = _known_pending(session, member.id)
-    pending = matching(known if known is not None else session.scalars(select(Deadline).where(
-        Deadline.member_id == member.id, Deadline.kind == kind.value,
-        Deadline.status == DeadlineStatus.pending.value)), {kind.value}, ("member", member.id))
-    if pending:
-        for deadline in pending:
-            if deadline.due_on < due:
-                redate(deadline, due, tz, now=now)
-        return
-    open_deadline(session, member=member, subject_type="member", subject_id=member.id, kind=kind, due=due, now=now,
-                  by=record)
+    # open_deadline keeps one still pending from before rather than doubling it: it is moved if sooner.
+    deadline = open_deadline(session, member=member, subject_type="member", subject_id=member.id, kind=kind, due=due,
+                             now=now, by=record)
+    if deadline.due_on < due:
+        redate(deadline, due, tz, now=now)
 
 
 def redate(deadline: Deadline, due: dt.date, tz: str, *, now: pendulum.DateTime) -> None:

@@ -419,10 +419,13 @@ def dashboard(session: Session, *, now: pendulum.DateTime, days: int = 30, limit
                                  .where(Member.state == MemberState.applicant.value)
                                  .order_by(Member.applied_at, Member.id).limit(limit))
     ]
+    # R5.5: whether the stakeholders were consulted is shown with each request, as a reminder.
     requests = [
-        {"id": r[0], "member_id": r[1], "name": r[2], "requested_at": r[3], "reason": r[4]}
+        {"id": r[0], "member_id": r[1], "name": r[2], "requested_at": r[3], "reason": r[4],
+         "stakeholders_consulted": bool(r[5])}
         for r in session.execute(select(InactivityRequest.id, InactivityRequest.member_id, Jurisdiction.name,
-                                        InactivityRequest.requested_at, InactivityRequest.reason)
+                                        InactivityRequest.requested_at, InactivityRequest.reason,
+                                        InactivityRequest.stakeholders_consulted)
                                  .join(Member, InactivityRequest.member_id == Member.id)
                                  .join(Jurisdiction, Member.jurisdiction_id == Jurisdiction.id)
                                  .where(InactivityRequest.status == "pending")
@@ -447,7 +450,8 @@ def member_brief(session: Session, member_id: int, *, now: pendulum.DateTime) ->
     member = MemberRow(*row[:8])
     requests = [
         {"id": r.id, "reason": r.reason, "requested_at": r.requested_at, "status": r.status,
-         "decided_at": r.decided_at}
+         "decided_at": r.decided_at, "stakeholders_consulted": bool(r.stakeholders_consulted),
+         "decision_reason": r.decision_reason, "decided_by": r.decided_by}
         for r in session.scalars(select(InactivityRequest).where(InactivityRequest.member_id == member_id)
                                  .order_by(InactivityRequest.id.desc()))
     ]

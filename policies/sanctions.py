@@ -151,6 +151,10 @@ RULE_STATES: dict[tuple[str, str], tuple[str, ...]] = {
     ("resume", "R5.6"): (M.inactive,),
     ("end_plan", "R2.5"): (M.implementing,),
 }
+# The same pairs by action: each status action and the rules it may cite, in table order.
+STATUS_ACTIONS: dict[str, tuple[str, ...]] = {
+    trigger: tuple(rule for t, rule in RULE_STATES if t == trigger) for trigger, _ in RULE_STATES
+}
 
 
 def _clock_running(f: StandingFacts, rule: str, status: str, months: int, spelled: str) -> str | None:

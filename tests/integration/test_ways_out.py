@@ -373,3 +373,20 @@ def test_no_record_exists_without_its_transition_after_the_ways_out(world):
         kinds = [r.trigger for r in s.scalars(select(TransitionRecord).where(TransitionRecord.subject_id == m,
                                                                              TransitionRecord.subject_type == "member"))]
     assert kinds[-2:] == ["become_inactive", "resume"]
+
+
+def _voluntary_pause(world, m: int, start: str, end: str) -> None:
+    world.at(start)
+    rid = world.run(handlers.request_voluntary_inactivity, c.RequestVoluntaryInactivity(
+        member_id=m, reason="Municipal elections", stakeholders_consulted=True, actor=POC))
+    world.run(handlers.approve_voluntary_inactivity, c.ApproveVoluntaryInactivity(request_id=rid, actor=SU))
+    world.at(end)
+    world.run(handlers.resume, c.Resume(member_id=m, actor=POC, reason="The new council is in place."))
+
+
+def test_d10_a_return_never_shortens_a_plan_deadline_still_pending_but_moves_a_sooner_one(world):
+    m = world.co_creating()  # first plan due 30 September 2027
+    _voluntary_pause(world, m, "2027-02-01T09:00:00", "2027-03-01T09:00:00")  # return + 4 months = 1 July: sooner
+    assert deadlines(world, m, "first_plan") == [("pending", "R5.1", D(2027, 9, 30))]
+    _voluntary_pause(world, m, "2027-07-01T09:00:00", "2027-08-01T09:00:00")  # return + 4 months = 1 December
+    assert deadlines(world, m, "first_plan") == [("pending", "R5.1", D(2027, 12, 1))]

@@ -134,19 +134,6 @@ def _member_of(request: Request, subject: str, ident: int) -> int:
         return row.id if model is Member else row.member_id
 
 
-def request_facts(s, *, member_id: int | None = None, ids: list[int] | None = None) -> dict[int, dict[str, Any]]:
-    """R5.5: what the Support Unit sees on each request besides its reason: whether the non-governmental
-    stakeholders and the OGP Local team were consulted, and the decision's reason."""
-    stmt = select(InactivityRequest.id, InactivityRequest.stakeholders_consulted, InactivityRequest.decision_reason,
-                  InactivityRequest.decided_by)
-    if member_id is not None:
-        stmt = stmt.where(InactivityRequest.member_id == member_id)
-    if ids is not None:
-        stmt = stmt.where(InactivityRequest.id.in_(ids))
-    return {r[0]: {"stakeholders_consulted": bool(r[1]), "decision_reason": r[2], "decided_by": r[3]}
-            for r in s.execute(stmt)}
-
-
 def _subject_detail(request: Request, action: Action, ident: int) -> dict[str, Any]:
     factory, _, _ = reading(request)
     with factory() as s:
@@ -165,10 +152,9 @@ def dashboard(request: Request) -> Response:
         board = public.dashboard(s, now=clock.now())
         pending_comments = _pending_comments(s)
         cases = _open_cases(s)
-        facts = request_facts(s, ids=[r["id"] for r in board.inactivity_requests])
     return render(request, "staff/dashboard.html", {
         "board": board, "comments": pending_comments, "cases": cases, "notice": request.query_params.get("notice"),
-        "refusal": None, "request_facts": facts,
+        "refusal": None,
     }, principal=who)
 
 
@@ -208,9 +194,8 @@ def member(request: Request, member_id: int) -> Response:
     with factory() as s:
         brief = public.member_brief(s, member_id, now=clock.now())
         cases = [k for k in _open_cases(s) if k["member_id"] == member_id]
-        facts = request_facts(s, member_id=member_id)
     return render(request, "staff/member.html", {**brief, "cases": cases, "notice": request.query_params.get("notice"),
-                                                 "area": "dashboard", "request_facts": facts}, principal=who)
+                                                 "area": "dashboard"}, principal=who)
 
 
 def _action(name: str) -> Action:
@@ -226,13 +211,11 @@ def _confirm(request: Request, who, action: Action, ident: int, *, values=None, 
     factory, clock, _ = reading(request)
     with factory() as s:
         brief = public.member_brief(s, member_id, now=clock.now())
-        facts = request_facts(s, member_id=member_id)
     # A select offers what applies to the member as it stands (the status actions from its state).
     choices = {f.name: status_changes_from(brief["member"].state) if f.name == "status_change" else f.choices
                for f in action.fields if f.kind == "select"}
     return render(request, "staff/confirm.html", {
         "action": action, "ident": ident, "brief": brief, "values": values or {}, "refusal": refusal,
-        "request_facts": facts,
         "choices": choices, "form_action": f"/dashboard/{action.subject}/{ident}/{action.name}",
         **_subject_detail(request, action, ident),
     }, status_code=status_code, principal=who)
@@ -278,9 +261,8 @@ def _board_with_refusal(request: Request, who, refusal: dict) -> Response:
         board = public.dashboard(s, now=clock.now())
         pending_comments = _pending_comments(s)
         cases = _open_cases(s)
-        facts = request_facts(s, ids=[r["id"] for r in board.inactivity_requests])
     return render(request, "staff/dashboard.html", {"board": board, "comments": pending_comments, "cases": cases,
-                                                    "notice": None, "refusal": refusal, "request_facts": facts},
+                                                    "notice": None, "refusal": refusal},
                   status_code=refusal_status(refusal), principal=who)
 
 

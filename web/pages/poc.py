@@ -19,7 +19,7 @@ from policies.vocabularies import EVIDENCE_KINDS, MEETING_PHASES, MILESTONE_STAT
 from web.pages.access import Forbidden, check_csrf, poc_for, signed_in
 from web.pages.actions import form_values, refusal_status, run_use_case, text
 from web.pages.rendering import render
-from web.pages.routing import PageRoute, member_brief, reading, role_home
+from web.pages.routing import PageRoute, member_brief, role_home
 
 router = APIRouter(route_class=PageRoute)
 MAX_LINKS = 20
@@ -35,14 +35,9 @@ def home(request: Request) -> Response:
 
 @router.get("/poc/members/{member_id:int}", include_in_schema=False)
 def member(request: Request, member_id: int) -> Response:
-    from web.pages.dashboard import request_facts
-
     who = poc_for(request, member_id)
-    brief = member_brief(request, member_id)
-    factory, _, _ = reading(request)
-    with factory() as s:
-        facts = request_facts(s, member_id=member_id)  # the POC sees whether it consulted, and any decision's reason
-    return render(request, "staff/member.html", {**brief, "cases": [], "area": "poc", "request_facts": facts,
+    brief = member_brief(request, member_id)  # its requests say whether it consulted, and any decision's reason
+    return render(request, "staff/member.html", {**brief, "cases": [], "area": "poc",
                                                  "notice": request.query_params.get("notice")}, principal=who)
 
 
